@@ -1,0 +1,53 @@
+# vkdep — make bench (the main job) and make test (what CI runs) do their own set-up on a fresh
+# Debian 12 machine: `make deps` installs whatever Debian package of third_party/debian-packages.txt
+# is missing (apt-get, through sudo when not root; nothing when all are present).
+
+GO       ?= go
+PACKAGES := $(shell sed -e 's/\#.*//' third_party/debian-packages.txt)
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+KERNELS  := $(wildcard shaders/*.comp)
+
+.PHONY: all bench test deps shaders vet staticcheck gotest clean
+
+all: bench
+
+## bench: the benchmark suite on the default device (a GPU when present, else lavapipe).
+bench: deps
+	$(GO) run ./cmd/bench $(BENCHFLAGS)
+
+## test: vet, staticcheck and the whole test suite with -race and the validation layer on.
+test: deps vet staticcheck gotest
+
+deps:
+	@command -v $(GO) >/dev/null || { echo "make deps: Go 1.26 is needed (https://go.dev/dl)"; exit 1; }
+	@missing=$$(for p in $(PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing" $$missing; \
+		log=$$(mktemp); \
+		{ $(SUDO) apt-get update -qq && \
+		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		} >$$log 2>&1 || { cat $$log; echo "make deps: apt-get failed"; exit 1; }; \
+		rm -f $$log; \
+	fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) tool staticcheck ./...
+
+# CI (set by the CI runner) makes a missing Vulkan device a failure in every test; the suite
+# always runs with the Khronos validation layer and fails on any message.
+gotest:
+	VKDEP_VALIDATE=1 $(GO) test -race -count=1 -timeout 30m ./...
+
+## shaders: recompile the committed SPIR-V from the GLSL sources.
+shaders: $(KERNELS:.comp=.spv)
+
+shaders/%.spv: shaders/%.comp
+	glslc -std=450 --target-env=vulkan1.2 -O -o $@ $<
+
+clean:
+	$(GO) clean -testcache

@@ -1,0 +1,73 @@
+#version 450
+// gate: a job that keeps running until the host releases it.
+//
+// The single invocation polls two host-visible words. It stops when
+// gate[release_index] becomes non-zero (reason 1, released), when
+// abort_words[abort_index] becomes non-zero (reason 2, aborted), or after
+// budget iterations (reason 3, budget exhausted). The budget keeps a
+// forgotten gate from hanging the GPU queue forever.
+//
+// Interface (descriptor set 0, all storage buffers):
+//   binding 0: coherent volatile uint gate[]
+//   binding 1: coherent volatile uint abort_words[]
+//   binding 2: uint result[]
+//                result[result_index]     = reason (1, 2 or 3)
+//                result[result_index + 1] = iterations completed before the
+//                                           loop stopped
+// Push constants (std430, 16 bytes):
+//   uint budget; uint release_index; uint abort_index; uint result_index;
+// Local size 1 x 1 x 1; dispatch exactly one workgroup.
+//
+// Driver note: lavapipe (llvmpipe; Mesa 22.3 in Debian 12) forces every loop
+// of a shader invocation to exit once 65535 loop iterations in total have
+// run. There the effective budget is min(budget, 65535), roughly a
+// millisecond of polling, and the kernel then reports reason 3.
+
+layout(local_size_x = 1, local_size_y = 1, local_size_z = 1) in;
+
+// volatile + coherent: every read goes to memory, so the loads below are
+// issued on every loop iteration and cannot be hoisted or cached.
+layout(std430, set = 0, binding = 0) coherent volatile buffer GateBuf {
+    uint gate[];
+};
+
+layout(std430, set = 0, binding = 1) coherent volatile buffer AbortBuf {
+    uint abort_words[];
+};
+
+layout(std430, set = 0, binding = 2) buffer ResultBuf {
+    uint result[];
+};
+
+layout(push_constant, std430) uniform Params {
+    uint budget;
+    uint release_index;
+    uint abort_index;
+    uint result_index;
+} pc;
+
+const uint REASON_RELEASED = 1u;
+const uint REASON_ABORTED = 2u;
+const uint REASON_BUDGET_EXHAUSTED = 3u;
+
+void main() {
+    // state is carried around the loop and only changes when the gate or
+    // the abort word is seen set, so after the loop it is well defined
+    // however the loop ended. (lavapipe/llvmpipe caps every shader at 65535
+    // loop iterations and leaves the loop early when the cap is hit; written
+    // this way, that case reports REASON_BUDGET_EXHAUSTED and the true
+    // iteration count instead of an undefined reason.)
+    uint state = 0u;
+    uint i = 0u;
+    while (state == 0u && i < pc.budget) {
+        if (gate[pc.release_index] != 0u) {
+            state = REASON_RELEASED;
+        } else if (abort_words[pc.abort_index] != 0u) {
+            state = REASON_ABORTED;
+        } else {
+            ++i;
+        }
+    }
+    result[pc.result_index] = state != 0u ? state : REASON_BUDGET_EXHAUSTED;
+    result[pc.result_index + 1u] = i;
+}

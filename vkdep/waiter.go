@@ -1,0 +1,232 @@
+package vkdep
+
+import (
+	"math"
+	"sync"
+
+	"vkdep.dev/internal/vk"
+)
+
+// waiter is a Device's completion goroutine: the one goroutine (and so the one OS thread) that
+// blocks in vkWaitSemaphores, wait-any, over every timeline the device watches (O6). It is woken
+// for new work — a timeline to watch, a task to run, shutdown — by a host signal on a private
+// timeline, so it never polls.
+//
+// Everything that completes a fence runs here: that keeps each timeline's completions in order
+// and gives callbacks one documented goroutine (E4).
+type waiter struct {
+	dev  *vk.Device
+	wake vk.Semaphore
+	// idle is a timeline nobody signals, waited for at 1 in every round, so that every wait
+	// has at least two semaphores. Validation layers before 1.3.296 process a one-semaphore
+	// wait as if it had waited for all, racing the host signal that woke it (see SyncAuto).
+	idle vk.Semaphore
+	// onLost is called (on this goroutine) when the wait reports a lost device.
+	onLost func(where string, err error)
+
+	mu       sync.Mutex
+	watched  []*timeline
+	tasks    []func()
+	sleeping bool // blocked (or about to block) in vkWaitSemaphores on wakeAt
+	// wakeAt is the wake timeline value every wait waits for; the timeline's counter is always
+	// wakeAt-1. It moves on only when a kick has signalled it, never when a round ends for
+	// another reason: validation layer 1.3.239 keeps a wait-any's unreached values as pending
+	// and would flag a later, higher host signal (VUID-VkSemaphoreSignalInfo-value-03259).
+	wakeAt   uint64
+	stopping bool
+	stopped  chan struct{}
+	exited   bool
+	// lost: the device is lost, vkWaitSemaphores only fails now; the waiter runs posted tasks,
+	// woken by nudge instead of the wake timeline.
+	lost  bool
+	nudge chan struct{}
+
+	// Scratch for the wait call, reused every round: the wait allocates nothing.
+	sems  []vk.Semaphore
+	vals  []uint64
+	ctrs  []uint64
+	tls   []*timeline
+	spare []func()
+}
+
+func newWaiter(dev *vk.Device, onLost func(string, error)) (*waiter, error) {
+	wake, err := dev.CreateTimeline(0)
+	if err != nil {
+		return nil, err
+	}
+	idle, err := dev.CreateTimeline(0)
+	if err != nil {
+		dev.DestroySemaphore(wake)
+		return nil, err
+	}
+	w := &waiter{dev: dev, wake: wake, idle: idle, wakeAt: 1, onLost: onLost, stopped: make(chan struct{}), nudge: make(chan struct{}, 1)}
+	go w.run()
+	return w, nil
+}
+
+// watch adds t to the set of timelines the waiter waits on. t.target decides, each round, what
+// value it waits for (0: skip this round).
+func (w *waiter) watch(t *timeline) {
+	w.mu.Lock()
+	w.watched = append(w.watched, t)
+	w.kickLocked()
+	w.mu.Unlock()
+}
+
+// unwatch removes t; after the next round starts the waiter no longer touches t's semaphore.
+// done runs on the completion goroutine once that is true, so it may destroy the semaphore.
+func (w *waiter) unwatch(t *timeline, done func()) {
+	w.post(func() {
+		w.mu.Lock()
+		for i, x := range w.watched {
+			if x == t {
+				w.watched = append(w.watched[:i], w.watched[i+1:]...)
+				break
+			}
+		}
+		w.mu.Unlock()
+		if done != nil {
+			done()
+		}
+	})
+}
+
+// post runs fn on the completion goroutine. After the waiter has exited (device closed) it runs
+// fn on the caller's goroutine: there is no other left.
+func (w *waiter) post(fn func()) {
+	w.mu.Lock()
+	if w.exited {
+		w.mu.Unlock()
+		fn()
+		return
+	}
+	w.tasks = append(w.tasks, fn)
+	w.kickLocked()
+	w.mu.Unlock()
+}
+
+// kick wakes the waiter for a changed target.
+func (w *waiter) kick() {
+	w.mu.Lock()
+	w.kickLocked()
+	w.mu.Unlock()
+}
+
+// kickLocked wakes the waiter if it is blocked. One host signal per blocked wait at most: the
+// flag is cleared here, and the value it signals is the one the wait is waiting for, wakeAt,
+// which is above the wake timeline's counter (VUID-VkSemaphoreSignalInfo-value-03258) because
+// only this path signals it.
+func (w *waiter) kickLocked() {
+	if w.lost {
+		select {
+		case w.nudge <- struct{}{}:
+		default:
+		}
+		return
+	}
+	if !w.sleeping {
+		return
+	}
+	w.sleeping = false
+	err := w.dev.Signal(w.wake, w.wakeAt)
+	w.wakeAt++
+	if err != nil {
+		// A failing host signal means the device is gone; from now on tasks wake the waiter
+		// through nudge.
+		w.lost = true
+		w.tasks = append(w.tasks, func() { w.onLost("vkSignalSemaphore (completion wake-up)", err) })
+		select {
+		case w.nudge <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// stop asks the waiter to run what is posted and exit; stopped closes when it has.
+func (w *waiter) stop() {
+	w.mu.Lock()
+	w.stopping = true
+	w.kickLocked()
+	w.mu.Unlock()
+}
+
+func (w *waiter) run() {
+	defer func() {
+		w.mu.Lock()
+		w.exited = true
+		tasks := w.tasks
+		w.tasks = nil
+		w.mu.Unlock()
+		for _, fn := range tasks {
+			fn()
+		}
+		close(w.stopped)
+	}()
+	for {
+		w.mu.Lock()
+		tasks := w.tasks
+		w.tasks = w.spare[:0]
+		if w.stopping && len(tasks) == 0 {
+			w.mu.Unlock()
+			return
+		}
+		if w.lost {
+			w.mu.Unlock()
+			for _, fn := range tasks {
+				fn()
+			}
+			if len(tasks) == 0 {
+				<-w.nudge
+			}
+			continue
+		}
+		w.sems = append(w.sems[:0], w.wake, w.idle)
+		w.vals = append(w.vals[:0], w.wakeAt, 1)
+		w.tls = w.tls[:0]
+		for _, t := range w.watched {
+			if v := t.target(); v != 0 && v != math.MaxUint64 {
+				w.sems = append(w.sems, t.sem)
+				w.vals = append(w.vals, v)
+				w.tls = append(w.tls, t)
+			}
+		}
+		timeout := uint64(math.MaxUint64)
+		if len(tasks) > 0 {
+			timeout = 0 // run the tasks, then only look at the counters
+		} else {
+			w.sleeping = true
+		}
+		w.mu.Unlock()
+
+		for i, fn := range tasks {
+			fn()
+			tasks[i] = nil
+		}
+		w.spare = tasks
+
+		if cap(w.ctrs) < len(w.sems) {
+			w.ctrs = make([]uint64, len(w.sems), 2*len(w.sems))
+		}
+		w.ctrs = w.ctrs[:len(w.sems)]
+		// The wake timeline's counter is not read: a wake-up only means "start a new round", and
+		// reading it while a host signal of it is in flight trips validation layers before
+		// 1.3.296 (see SyncAuto).
+		err := w.dev.Wait(true, w.sems, w.vals, timeout, 2, w.ctrs)
+		w.mu.Lock()
+		w.sleeping = false
+		w.mu.Unlock()
+		if err != nil && err != vk.Timeout {
+			w.mu.Lock()
+			w.lost = true
+			w.mu.Unlock()
+			w.onLost("vkWaitSemaphores (completion waiter)", err)
+			continue
+		}
+		for i, t := range w.tls {
+			if c := w.ctrs[i+2]; c > t.seen {
+				t.seen = c
+				t.reached(c)
+			}
+		}
+	}
+}

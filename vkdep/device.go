@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"vkdep.dev/internal/vk"
 )
@@ -189,6 +190,7 @@ type Device struct {
 	mu        sync.Mutex
 	state     devState
 	timelines []registered
+	queues    map[*Queue]struct{}
 	lost      error // set once (V1)
 	closeOnce sync.Once
 }
@@ -212,8 +214,66 @@ type registered struct {
 // holds mu; several vkdep queues may share one hwQueue.
 type hwQueue struct {
 	family, index uint32
+	flags         uint32
 	handle        vk.Queue
 	mu            sync.Mutex
+	users         atomic.Int32 // vkdep queues bound to it
+}
+
+func (h *hwQueue) release() { h.users.Add(-1) }
+
+// pickVkQueue binds a new queue to a VkQueue: the pinned one (1-based), or the least used one
+// that can run compute work, so queues spread over the device's queues.
+func (d *Device) pickVkQueue(pin int) (*hwQueue, error) {
+	if pin > 0 {
+		if pin > len(d.hw) {
+			return nil, fmt.Errorf("vkdep: QueueOptions.VkQueue %d: the device has %d VkQueues", pin, len(d.hw))
+		}
+		h := d.hw[pin-1]
+		h.users.Add(1)
+		return h, nil
+	}
+	var best *hwQueue
+	for _, h := range d.hw {
+		if h.flags&vk.QueueCompute == 0 {
+			continue
+		}
+		if best == nil || h.users.Load() < best.users.Load() {
+			best = h
+		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("vkdep: %s has no compute queue", d.info.Name)
+	}
+	best.users.Add(1)
+	return best, nil
+}
+
+func (d *Device) addQueue(q *Queue) {
+	d.mu.Lock()
+	if d.queues == nil {
+		d.queues = map[*Queue]struct{}{}
+	}
+	d.queues[q] = struct{}{}
+	d.mu.Unlock()
+}
+
+func (d *Device) removeQueue(q *Queue) {
+	d.mu.Lock()
+	delete(d.queues, q)
+	d.mu.Unlock()
+}
+
+// unregister removes a timeline whose owner destroys its semaphore itself (a finished queue).
+func (d *Device) unregister(tl *timeline) {
+	d.mu.Lock()
+	for i, r := range d.timelines {
+		if r.tl == tl {
+			d.timelines = append(d.timelines[:i], d.timelines[i+1:]...)
+			break
+		}
+	}
+	d.mu.Unlock()
 }
 
 // ListDevices lists the Vulkan devices the loader finds, usable or not.
@@ -385,7 +445,7 @@ func newDevice(dev *vk.Device, info DeviceInfo, reqs []vk.QueueRequest, opts Opt
 	d := &Device{log: log, vk: dev, info: info}
 	for _, r := range reqs {
 		for i := range r.Count {
-			d.hw = append(d.hw, &hwQueue{family: r.Family, index: i, handle: dev.Queue(r.Family, i)})
+			d.hw = append(d.hw, &hwQueue{family: r.Family, index: i, flags: familyFlags(dev.Physical, r.Family), handle: dev.Queue(r.Family, i)})
 		}
 	}
 	w, err := newWaiter(dev, d.markLost)
@@ -395,6 +455,15 @@ func newDevice(dev *vk.Device, info DeviceInfo, reqs []vk.QueueRequest, opts Opt
 	d.waiter = w
 	log.Debug("vkdep: device open", "device", info.String())
 	return d, nil
+}
+
+func familyFlags(p vk.PhysicalInfo, family uint32) uint32 {
+	for _, f := range p.Families {
+		if f.Index == family {
+			return f.Flags
+		}
+	}
+	return 0
 }
 
 // Info describes the device.
@@ -503,6 +572,24 @@ func (d *Device) Close(ctx context.Context) error {
 		return ErrDeviceClosed
 	}
 	d.state = devClosing
+	queues := make([]*Queue, 0, len(d.queues))
+	for q := range d.queues {
+		queues = append(queues, q)
+	}
+	d.mu.Unlock()
+
+	// Every queue finishes what was pushed to it, then frees its objects (X1).
+	for _, q := range queues {
+		q.Close()
+	}
+	for _, q := range queues {
+		select {
+		case <-q.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	d.mu.Lock()
 	regs := append([]registered(nil), d.timelines...)
 	d.mu.Unlock()
 

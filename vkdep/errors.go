@@ -3,6 +3,7 @@ package vkdep
 import (
 	"errors"
 	"fmt"
+	"reflect"
 
 	"vkdep.dev/internal/vk"
 )
@@ -25,8 +26,8 @@ var (
 	ErrBadSignal = errors.New("vkdep: invalid host signal")
 	// ErrNoDevice is returned by Open when no usable Vulkan device is found.
 	ErrNoDevice = errors.New("vkdep: no usable Vulkan device")
-	// ErrForeign is returned for a fence, semaphore or handle that does not belong where it is used.
-	ErrForeign = errors.New("vkdep: object of another device")
+	// ErrBadHandle is returned by Arm for a VK_NULL_HANDLE command buffer or semaphore.
+	ErrBadHandle = errors.New("vkdep: invalid Vulkan handle")
 )
 
 // VkResult is a Vulkan result code as an error; it prints the enum name (VK_ERROR_DEVICE_LOST).
@@ -56,4 +57,14 @@ func because(sentinel, cause error) error {
 		return cause
 	}
 	return fmt.Errorf("%w: %w", sentinel, cause)
+}
+
+// sameErr reports whether a and b are the same error value, without panicking on error types
+// that are not comparable.
+func sameErr(a, b error) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
+	return ta == tb && ta.Comparable() && a == b
 }

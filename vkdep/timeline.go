@@ -20,9 +20,10 @@ import (
 // fence without the GPU (a timed-out or lost job, T2 and V1) and briefly while the completion
 // goroutine catches up.
 type timeline struct {
-	dev  *Device
-	sem  vk.Semaphore
-	name string // `queue "render"`, `host timeline "uploads"`: how errors name it
+	dev   *Device
+	sem   vk.Semaphore
+	name  string // `queue "render"`, `host timeline "uploads"`: how errors name it
+	queue *Queue // the queue whose timeline this is; nil for a host timeline
 
 	done   atomic.Uint64 // every fence with value <= done has completed, its error fixed (O4)
 	hasErr atomic.Bool   // any span recorded: lets Err skip the lock on the success path
@@ -102,7 +103,7 @@ func (t *timeline) complete(upTo uint64, err error) {
 	if err != nil {
 		// The error is recorded before done moves, so no reader sees the fence done without
 		// its error (O4).
-		if n := len(t.errs); n > 0 && t.errs[n-1].to == from && t.errs[n-1].err == err {
+		if n := len(t.errs); n > 0 && t.errs[n-1].to == from && sameErr(t.errs[n-1].err, err) {
 			t.errs[n-1].to = upTo
 		} else {
 			t.errs = append(t.errs, errSpan{from: from, to: upTo, err: err})

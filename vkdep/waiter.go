@@ -163,6 +163,8 @@ func (w *waiter) run() {
 		close(w.stopped)
 	}()
 	for {
+		// Posted tasks run first, before the wait set is built: a task may remove a timeline
+		// and destroy its semaphore (unwatch), which must then not be waited on.
 		w.mu.Lock()
 		tasks := w.tasks
 		w.tasks = w.spare[:0]
@@ -170,16 +172,21 @@ func (w *waiter) run() {
 			w.mu.Unlock()
 			return
 		}
-		if w.lost {
-			w.mu.Unlock()
-			for _, fn := range tasks {
-				fn()
-			}
+		lost := w.lost
+		w.mu.Unlock()
+		for i, fn := range tasks {
+			fn()
+			tasks[i] = nil
+		}
+		w.spare = tasks[:0]
+		if lost {
 			if len(tasks) == 0 {
 				<-w.nudge
 			}
 			continue
 		}
+
+		w.mu.Lock()
 		w.sems = append(w.sems[:0], w.wake, w.idle)
 		w.vals = append(w.vals[:0], w.wakeAt, 1)
 		w.tls = w.tls[:0]
@@ -191,18 +198,12 @@ func (w *waiter) run() {
 			}
 		}
 		timeout := uint64(math.MaxUint64)
-		if len(tasks) > 0 {
-			timeout = 0 // run the tasks, then only look at the counters
+		if len(w.tasks) > 0 || w.stopping {
+			timeout = 0 // more was posted meanwhile: only look at the counters
 		} else {
 			w.sleeping = true
 		}
 		w.mu.Unlock()
-
-		for i, fn := range tasks {
-			fn()
-			tasks[i] = nil
-		}
-		w.spare = tasks
 
 		if cap(w.ctrs) < len(w.sems) {
 			w.ctrs = make([]uint64, len(w.sems), 2*len(w.sems))

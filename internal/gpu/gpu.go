@@ -57,6 +57,9 @@ func New(d *vkdep.Device) (*Ctx, error) {
 func (c *Ctx) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.VK == nil {
+		return
+	}
 	for _, p := range c.pools {
 		c.VK.DestroyCommandPool(p)
 	}
@@ -71,6 +74,7 @@ func (c *Ctx) Close() {
 		c.VK.DestroySemaphore(s)
 	}
 	c.VK.Destroy()
+	c.VK = nil
 	c.pools, c.pipelines, c.sets, c.buffers, c.sems = nil, nil, nil, nil, nil
 }
 

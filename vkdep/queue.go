@@ -1,0 +1,346 @@
+package vkdep
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"vkdep.dev/internal/vk"
+)
+
+// QueueOptions configure a Queue. The zero value is a sane queue: 64 credits, no timeout, no
+// bypass, jobs with a failed dependency not run.
+type QueueOptions struct {
+	// Name appears in errors and logs ("queue \"render\"").
+	Name string
+	// Credits is the credit limit: jobs are submitted only while the cost of the jobs in flight
+	// stays within it (C1). 0 means 64.
+	Credits int
+	// JobTimeout is how long the oldest submitted job may stay on the GPU before OnTimeout is
+	// asked about it (T1). 0 disables the timeout watch.
+	JobTimeout time.Duration
+	// Bypass lets Push submit in the caller's goroutine when nothing is waiting ahead of the job
+	// (P1).
+	Bypass bool
+	// RunOnDependencyError runs jobs whose dependency failed, instead of completing them with
+	// ErrDependency without running them (D6); their fences then do not inherit the error (D7)
+	// either.
+	RunOnDependencyError bool
+	// VkQueue pins the queue to Device.VkQueues()[VkQueue-1]. 0 lets vkdep choose: the least
+	// used VkQueue that can run compute work, so queues spread over the device's queues.
+	VkQueue int
+	// Logger receives the queue's diagnostics (kill, close, timeouts). Nil uses the device's.
+	Logger *slog.Logger
+}
+
+// Queue is a drm_dep queue: one submission context, in order, bound to one VkQueue (several
+// Queues may share one). Its fences are values on its own timeline semaphore. Methods are safe for
+// concurrent use (E3).
+type Queue struct {
+	dev  *Device
+	hw   *hwQueue
+	tl   timeline
+	opts QueueOptions
+	log  *slog.Logger
+
+	credits int
+
+	// armMu serialises Arm, and Arm+Push in Submit (L4).
+	armMu sync.Mutex
+
+	mu          sync.Mutex
+	nextValue   uint64  // last armed value
+	pushedUpTo  uint64  // last pushed value
+	pending     jobList // armed, not yet submitted, in value order
+	inflight    jobList // submitted, not yet retired
+	creditsUsed int
+	stopped     bool
+	killed      error // the error killed jobs complete with, once killed
+	closed      bool
+	dead        error // device lost or closed under the queue: jobs complete on the CPU only
+	finished    bool  // Vulkan objects freed, done closed
+	stats       Stats
+
+	// Scratch for building one vkQueueSubmit2, reused: the submit path allocates nothing.
+	batch []*Job
+	descs []vk.SubmitDesc
+	ops   []vk.SemOp
+	cmds  []vk.CommandBuffer
+
+	// submitted is the highest value whose signal operation has been handed to the driver
+	// (D4: dependents may wait for it GPU-side from then on).
+	submitted atomic.Uint64
+	subMu     sync.Mutex
+	subWaits  []subWait // dependents waiting for a value to be submitted
+	// gpuRefs counts jobs of other queues, in flight, that wait on this timeline on the GPU:
+	// the semaphore may not be destroyed before they finish (VUID-vkDestroySemaphore-semaphore-01137).
+	gpuRefs atomic.Int64
+
+	kickCh    chan struct{}
+	done      chan struct{}
+	kickFn    func(error) // q.kick as a fence callback, bound once
+	recheckFn func(error) // re-run completion once a GPU-side producer completes (D7)
+	retiring  []*Job      // completion goroutine's scratch
+}
+
+type subWait struct {
+	value uint64
+	q     *Queue
+}
+
+// Stats is a snapshot of a queue's counters.
+type Stats struct {
+	Pushed          uint64 // jobs pushed
+	Bypassed        uint64 // submitted in the pushing goroutine (P1)
+	WorkerSubmitted uint64 // submitted by the queue's worker
+	SubmitCalls     uint64 // vkQueueSubmit2 calls: Bypassed+WorkerSubmitted over this is jobs per call
+	Skipped         uint64 // completed without running: failed dependency, closed queue
+	Killed          uint64 // completed with ErrKilled without running
+	Completed       uint64 // fences completed
+	InFlight        int    // submitted, not yet complete
+	Pending         int    // armed or pushed, not yet submitted
+	CreditsInUse    int
+}
+
+// NewQueue creates a queue on the device, with its own timeline semaphore and worker goroutine.
+func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
+	if err := d.usable(); err != nil {
+		return nil, err
+	}
+	hw, err := d.pickVkQueue(opts.VkQueue)
+	if err != nil {
+		return nil, err
+	}
+	sem, err := d.vk.CreateTimeline(0)
+	if err != nil {
+		hw.release()
+		return nil, d.vkErr("vkCreateSemaphore", err)
+	}
+	q := &Queue{
+		dev: d, hw: hw, opts: opts, credits: opts.Credits,
+		kickCh: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	if q.credits <= 0 {
+		q.credits = 64
+	}
+	q.log = opts.Logger
+	if q.log == nil {
+		q.log = d.log
+	}
+	q.tl = timeline{dev: d, sem: sem, name: fmt.Sprintf("queue %q", opts.Name), queue: q}
+	q.tl.reached = q.reached
+	// Wait for any progress past what was seen: a submit never has to wake the waiter.
+	q.tl.target = func() uint64 { return q.tl.seen + 1 }
+	q.kickFn = func(error) { q.kick() }
+	// Posted, not called: a completion on one queue must not re-enter another's (or its own)
+	// retirement through a chain of callbacks.
+	recheck := func() { q.reached(q.tl.seen) }
+	q.recheckFn = func(error) { d.waiter.post(recheck) }
+	if !d.register(&q.tl, q.deviceGone, true) {
+		d.vk.DestroySemaphore(sem)
+		hw.release()
+		return nil, d.usable()
+	}
+	d.addQueue(q)
+	go q.worker()
+	return q, nil
+}
+
+// Name is the queue's name.
+func (q *Queue) Name() string { return q.opts.Name }
+
+// Family is the queue family of the VkQueue the queue submits to: command buffers of its jobs
+// must be allocated from a pool of this family.
+func (q *Queue) Family() uint32 { return q.hw.family }
+
+// VkQueue is the Vulkan queue the queue submits to, with its lock.
+func (q *Queue) VkQueue() VkQueue {
+	return VkQueue{Family: q.hw.family, Index: q.hw.index, Handle: uint64(q.hw.handle), Lock: &q.hw.mu}
+}
+
+// Semaphore is the raw handle of the queue's timeline semaphore. It is valid until Done closes.
+func (q *Queue) Semaphore() uint64 { return uint64(q.tl.sem) }
+
+// Submit arms and pushes j atomically (L4) and returns its fence. Errors are Arm's (the job is
+// then not queued and can be fixed or dropped). On a killed or closed queue the job is still armed
+// and pushed, its fence completes with the queue's error and its release hook runs; Submit returns
+// the fence and that error.
+func (q *Queue) Submit(j *Job) (Fence, error) {
+	j.mustOwn("Submit")
+	if j.q != q {
+		panic(fmt.Sprintf("vkdep: Submit of a job of %s to %s", j.q.tl.name, q.tl.name))
+	}
+	q.armMu.Lock()
+	f, err := j.arm()
+	if err != nil {
+		q.armMu.Unlock()
+		return f, err
+	}
+	q.push(j)
+	q.armMu.Unlock()
+	q.mu.Lock()
+	qerr := q.refusing()
+	q.mu.Unlock()
+	return f, qerr
+}
+
+// refusing is the error jobs pushed now complete with, nil while the queue takes work.
+func (q *Queue) refusing() error {
+	switch {
+	case q.dead != nil:
+		return q.dead
+	case q.killed != nil:
+		return q.killed
+	case q.closed:
+		return ErrQueueClosed
+	}
+	return nil
+}
+
+func (q *Queue) push(j *Job) {
+	q.mu.Lock()
+	if j.orphan {
+		// Armed before Close and never pushed: already completed with ErrQueueClosed.
+		q.mu.Unlock()
+		return
+	}
+	if j.state != jobArmed {
+		q.mu.Unlock()
+		panic(fmt.Sprintf("vkdep: Push of %s value %d: job not armed or pushed twice", q.tl.name, j.value))
+	}
+	if j.value != q.pushedUpTo+1 {
+		q.mu.Unlock()
+		panic(fmt.Sprintf("vkdep: Push out of Arm order on %s: value %d pushed while value %d is armed and not pushed",
+			q.tl.name, j.value, q.pushedUpTo+1))
+	}
+	q.pushedUpTo = j.value
+	j.state = jobPushed
+	q.stats.Pushed++
+	if err := q.refusing(); err != nil {
+		q.skipLocked(j, err)
+	}
+	if q.opts.Bypass && q.pending.at(0) == j {
+		// P1: nothing of the queue waits ahead of j; try to submit it here. pump submits it
+		// only if its dependencies are complete or pending on this device, credits allow and
+		// the queue is not stopped; otherwise it stays for the worker.
+		q.pump(true)
+		if q.pending.len() > 0 {
+			q.kick()
+		}
+	} else {
+		q.kick()
+	}
+	q.mu.Unlock()
+}
+
+// skipLocked marks j to complete with err without running: its value is still reached on the
+// semaphore, in order, by a signal-only submit (O5).
+func (q *Queue) skipLocked(j *Job, err error) {
+	if j.skip {
+		return
+	}
+	j.skip = true
+	j.err = err
+	if errors.Is(err, ErrKilled) {
+		q.stats.Killed++
+	} else {
+		q.stats.Skipped++
+	}
+}
+
+// kick wakes the worker.
+func (q *Queue) kick() {
+	select {
+	case q.kickCh <- struct{}{}:
+	default:
+	}
+}
+
+func (q *Queue) worker() {
+	for {
+		select {
+		case <-q.kickCh:
+		case <-q.done:
+			return
+		}
+		q.mu.Lock()
+		q.pump(false)
+		q.mu.Unlock()
+	}
+}
+
+// Stats returns a snapshot of the queue's counters.
+func (q *Queue) Stats() Stats {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s := q.stats
+	s.InFlight = q.inflight.len()
+	s.Pending = q.pending.len()
+	s.CreditsInUse = q.creditsUsed
+	return s
+}
+
+// Stop halts submission to the GPU (S1): work already submitted goes on, Push still queues, the
+// timeout watch pauses. Start resumes, in order.
+func (q *Queue) Stop() {
+	q.mu.Lock()
+	q.stopped = true
+	q.mu.Unlock()
+}
+
+// Start resumes submission after Stop.
+func (q *Queue) Start() {
+	q.mu.Lock()
+	q.stopped = false
+	q.mu.Unlock()
+	q.kick()
+}
+
+// Kill completes every job not yet submitted, in order, with an error matching ErrKilled and
+// cause, without its work ever running (K1); submitted jobs finish normally; later pushes complete
+// at once with the same error. Kill is idempotent: the first cause stays. It does not block.
+func (q *Queue) Kill(cause error) {
+	q.mu.Lock()
+	if q.killed == nil {
+		q.killed = because(ErrKilled, cause)
+		q.log.Info("vkdep: queue killed", "queue", q.opts.Name, "cause", cause)
+	}
+	for i := range q.pending.len() {
+		if j := q.pending.at(i); j.state == jobPushed {
+			q.skipLocked(j, q.killed)
+		}
+	}
+	q.pump(false)
+	q.mu.Unlock()
+	q.kick()
+}
+
+// Close stops the queue taking work and returns at once (X1): later pushes complete with
+// ErrQueueClosed, jobs already pushed run to completion, then the queue frees its Vulkan objects
+// and Done closes. A job armed but not yet pushed completes with ErrQueueClosed. Close is
+// idempotent; Kill then Close is the fast teardown.
+func (q *Queue) Close() {
+	q.mu.Lock()
+	if !q.closed {
+		q.closed = true
+		for i := range q.pending.len() {
+			if j := q.pending.at(i); j.state == jobArmed {
+				j.state = jobOrphaned
+				j.orphan = true
+				q.stats.Pushed++ // it completes as if pushed
+				q.skipLocked(j, ErrQueueClosed)
+				q.pushedUpTo = j.value
+			}
+		}
+		q.pump(false)
+	}
+	q.mu.Unlock()
+	q.maybeFinish()
+}
+
+// Done is closed when the queue has been closed, every job pushed to it has completed and been
+// released, and its Vulkan objects are freed.
+func (q *Queue) Done() <-chan struct{} { return q.done }

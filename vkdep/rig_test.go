@@ -1,0 +1,217 @@
+package vkdep_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"vkdep.dev/internal/gpu"
+	"vkdep.dev/internal/vk"
+	"vkdep.dev/internal/vktest"
+	"vkdep.dev/vkdep"
+)
+
+// rig runs real GPU work for the behaviour tests: every job appends its id to one log buffer with
+// an atomic add, so the buffer shows the order in which the GPU executed them. It also tracks every
+// fence a test armed and every release hook, so that check can show O3 and L6 after each test.
+type rig struct {
+	t   *testing.T
+	d   *vkdep.Device
+	g   *gpu.Ctx
+	log *vk.Buffer
+
+	mu       sync.Mutex
+	cmds     map[[2]uint32]uint64
+	fences   []vkdep.Fence
+	releases map[uint32]int
+	released chan struct{}
+}
+
+const logCap = 4096
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	d := vktest.Open(t)
+	return newRigOn(t, d)
+}
+
+func newRigOn(t *testing.T, d *vkdep.Device) *rig {
+	t.Helper()
+	g := rawDevice(t, d)
+	log, err := g.Buffer(4 * (1 + logCap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, d: d, g: g, log: log, cmds: map[[2]uint32]uint64{}, releases: map[uint32]int{},
+		released: make(chan struct{}, 1<<16)}
+	return r
+}
+
+func (r *rig) queue(opts vkdep.QueueOptions) *vkdep.Queue {
+	r.t.Helper()
+	q, err := r.d.NewQueue(opts)
+	if err != nil {
+		r.t.Fatalf("NewQueue(%s): %v", opts.Name, err)
+	}
+	return q
+}
+
+// appendCmd returns a command buffer that appends id to the log, recorded once per family.
+func (r *rig) appendCmd(family, id uint32) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := [2]uint32{family, id}
+	if c, ok := r.cmds[key]; ok {
+		return c
+	}
+	cmd, err := r.g.Record(family, func(cmd vk.CommandBuffer) {
+		r.g.Append(cmd, r.log, id)
+		r.g.VK.Barrier(cmd, vk.StageComputeShader, vk.AccessShaderWrite, vk.StageHost, vk.AccessHostRead)
+	})
+	if err != nil {
+		r.t.Fatalf("recording append %d: %v", id, err)
+	}
+	r.cmds[key] = uint64(cmd)
+	return uint64(cmd)
+}
+
+// job makes a job of q that appends id and counts its release.
+func (r *rig) job(q *vkdep.Queue, id uint32) *vkdep.Job {
+	j := q.NewJob()
+	if err := j.AddCommandBuffers(r.appendCmd(q.Family(), id)); err != nil {
+		r.t.Fatal(err)
+	}
+	j.OnRelease(func() {
+		r.mu.Lock()
+		r.releases[id]++
+		r.mu.Unlock()
+		r.released <- struct{}{}
+	})
+	return j
+}
+
+// submit arms and pushes j, tracking its fence.
+func (r *rig) submit(q *vkdep.Queue, j *vkdep.Job) vkdep.Fence {
+	r.t.Helper()
+	f, err := q.Submit(j)
+	if f.IsZero() {
+		r.t.Fatalf("Submit: %v", err)
+	}
+	r.track(f)
+	return f
+}
+
+func (r *rig) track(f vkdep.Fence) {
+	r.mu.Lock()
+	r.fences = append(r.fences, f)
+	r.mu.Unlock()
+}
+
+// ids returns the ids appended so far, in execution order.
+func (r *rig) ids() []uint32 {
+	w := r.log.Uint32s()
+	n := min(int(w[0]), logCap)
+	return slices.Clone(w[1 : 1+n])
+}
+
+// wait waits for f, failing the test if it does not complete within a generous deadline.
+func (r *rig) wait(f vkdep.Fence) error {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := f.Wait(ctx)
+	if err == context.DeadlineExceeded {
+		r.t.Fatalf("%s value %d never completed", f.Timeline(), f.Value())
+	}
+	return err
+}
+
+// check shows O3 and L6 for everything the test armed: every fence completed, and every release
+// hook ran exactly once.
+func (r *rig) check() {
+	r.t.Helper()
+	r.mu.Lock()
+	fences := slices.Clone(r.fences)
+	r.mu.Unlock()
+	for _, f := range fences {
+		r.wait(f)
+	}
+	deadline := time.After(30 * time.Second)
+	for {
+		r.mu.Lock()
+		n := 0
+		for id, c := range r.releases {
+			if c != 1 {
+				r.mu.Unlock()
+				r.t.Fatalf("release hook of job %d ran %d times", id, c)
+			}
+			n++
+		}
+		r.mu.Unlock()
+		if n >= len(fences) {
+			return
+		}
+		select {
+		case <-r.released:
+		case <-deadline:
+			r.t.Fatalf("%d release hooks ran for %d jobs", n, len(fences))
+		}
+	}
+}
+
+// held returns a host timeline whose point 1 holds GPU work: a job waiting on it stays on the
+// GPU (submitted, not complete) until release is called.
+func (r *rig) held(name string) (wait func(*vkdep.Job), release func()) {
+	h, err := r.d.NewHostTimeline(name)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return func(j *vkdep.Job) {
+			if err := j.WaitSemaphore(h.Semaphore(), 1, 0); err != nil {
+				r.t.Fatal(err)
+			}
+		}, func() {
+			if err := h.Signal(1); err != nil {
+				r.t.Fatal(err)
+			}
+		}
+}
+
+func seq(from, to uint32) []uint32 {
+	var s []uint32
+	for i := from; i <= to; i++ {
+		s = append(s, i)
+	}
+	return s
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func mustPanic(t *testing.T, want string, fn func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		p := recover()
+		if p == nil {
+			t.Fatalf("no panic, want one saying %q", want)
+		}
+		if msg := fmt.Sprint(p); !strings.Contains(msg, want) {
+			t.Fatalf("panic %q does not say %q", msg, want)
+		}
+	}()
+	fn()
+}
+

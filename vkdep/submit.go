@@ -1,0 +1,377 @@
+package vkdep
+
+import (
+	"errors"
+	"fmt"
+
+	"vkdep.dev/internal/vk"
+)
+
+// maxBatch bounds the jobs of one vkQueueSubmit2 (B1). Larger batches gain little, and up to 32
+// submit infos the C side builds the structs on its stack.
+const maxBatch = 32
+
+// pump submits, in value order (O1), every job at the head of the queue that can go now: its
+// dependencies are complete or pending on this device (D4), the queue is not stopped (S1) and
+// credits allow (C1); or it is to be skipped (killed, closed, failed dependency), which only needs
+// its value signalled (O5). Ready jobs leave in one vkQueueSubmit2 (B1). It stops at the first job
+// that cannot go, so nothing overtakes it. The caller holds q.mu; inCaller says the caller is the
+// pushing goroutine (bypass, P1) rather than the worker. It is the one submission path of a queue:
+// bypass and worker differ only in the goroutine (P2).
+func (q *Queue) pump(inCaller bool) {
+	if q.finished {
+		return
+	}
+	if q.dead != nil {
+		if q.pending.len() > 0 && q.pending.at(0).state != jobArmed {
+			q.dev.waiter.post(q.drainDead)
+		}
+		return
+	}
+	for {
+		q.batch = q.batch[:0]
+		for n := 0; n < q.pending.len() && len(q.batch) < maxBatch; n++ {
+			j := q.pending.at(n)
+			if j.state == jobArmed {
+				break // waits for its Push: nothing after it may go first
+			}
+			if !j.skip {
+				ready, depErr := q.resolve(j)
+				switch {
+				case depErr != nil && !q.opts.RunOnDependencyError:
+					// D6: the dependency failed; the job does not run.
+					q.skipLocked(j, because(ErrDependency, depErr))
+				case !ready:
+				case q.stopped:
+					ready = false
+				case q.creditsUsed+j.cost > q.credits:
+					ready = false
+				}
+				if !ready && !j.skip {
+					break
+				}
+				if !j.skip {
+					q.creditsUsed += j.cost
+				}
+			}
+			q.batch = append(q.batch, j)
+		}
+		if len(q.batch) == 0 {
+			return
+		}
+		for range q.batch {
+			q.pending.pop()
+		}
+		q.flush(inCaller)
+		if len(q.batch) < maxBatch {
+			return
+		}
+	}
+}
+
+// resolve reports whether j's dependencies let it be submitted now, or the error of one that
+// failed. A dependency is satisfied when it has completed (D1) or when it is a fence of another
+// queue of this device whose signal has been submitted: the job then waits for it on the GPU (D4).
+// Anything else — a host timeline, another device, a producer not yet submitted — is resolved on
+// the CPU (D5): the job registers for a wake-up once and stays.
+func (q *Queue) resolve(j *Job) (ready bool, failed error) {
+	ready = true
+	for _, f := range j.deps {
+		if f.Completed() {
+			if err := f.Err(); err != nil && !q.opts.RunOnDependencyError {
+				return false, err
+			}
+			continue
+		}
+		p := f.tl.queue
+		if p != nil && p.dev == q.dev && p.submitted.Load() >= f.value {
+			continue
+		}
+		ready = false
+	}
+	if !ready && !j.registered {
+		j.registered = true
+		for _, f := range j.deps {
+			if f.Completed() {
+				continue
+			}
+			if p := f.tl.queue; p != nil && p.dev == q.dev {
+				p.onSubmitted(f.value, q)
+			}
+			f.OnDone(q.kickFn)
+		}
+	}
+	return ready, nil
+}
+
+// onSubmitted asks q to kick dep once value's signal has been submitted.
+func (q *Queue) onSubmitted(value uint64, dep *Queue) {
+	q.subMu.Lock()
+	if q.submitted.Load() >= value {
+		q.subMu.Unlock()
+		dep.kick()
+		return
+	}
+	q.subWaits = append(q.subWaits, subWait{value, dep})
+	q.subMu.Unlock()
+}
+
+// flush submits q.batch in one vkQueueSubmit2. Each job gets one VkSubmitInfo2 that waits for the
+// queue's previous value — queue order is a GPU-side dependency too, so a job sees the memory
+// writes of the one before it (D3) — and for its GPU-side dependencies, runs its command buffers
+// and signals its value. A run of skipped jobs becomes one signal-only submit of the run's last
+// value: reaching it reaches every value below, in order, with no host-signal race (O5).
+func (q *Queue) flush(inCaller bool) {
+	q.descs, q.ops, q.cmds = q.descs[:0], q.ops[:0], q.cmds[:0]
+	sem := q.tl.sem
+	self := func(v uint64) uint32 {
+		if v <= 1 {
+			return 0
+		}
+		q.ops = append(q.ops, vk.SemOp{Semaphore: sem, Value: v - 1, Stage: vk.StageAllCommands})
+		return 1
+	}
+	ran := 0
+	for i := 0; i < len(q.batch); {
+		j := q.batch[i]
+		if j.skip {
+			k := i
+			for k+1 < len(q.batch) && q.batch[k+1].skip {
+				k++
+			}
+			waits := self(j.value)
+			q.ops = append(q.ops, vk.SemOp{Semaphore: sem, Value: q.batch[k].value, Stage: vk.StageAllCommands})
+			q.descs = append(q.descs, vk.SubmitDesc{Waits: waits, Signals: 1})
+			i = k + 1
+			continue
+		}
+		waits := self(j.value)
+		for _, f := range j.deps {
+			if f.Completed() {
+				continue
+			}
+			q.ops = append(q.ops, vk.SemOp{Semaphore: f.tl.sem, Value: f.value, Stage: vk.StageAllCommands})
+			j.gpuDeps = append(j.gpuDeps, f)
+			f.tl.queue.gpuRefs.Add(1)
+			waits++
+		}
+		q.ops = append(q.ops, j.waits...)
+		waits += uint32(len(j.waits))
+		q.cmds = append(q.cmds, j.cmds...)
+		q.ops = append(q.ops, vk.SemOp{Semaphore: sem, Value: j.value, Stage: vk.StageAllCommands})
+		q.ops = append(q.ops, j.signals...)
+		q.descs = append(q.descs, vk.SubmitDesc{Waits: waits, Cmds: uint32(len(j.cmds)), Signals: 1 + uint32(len(j.signals))})
+		j.bypassed = inCaller
+		j.registered = false // reused by producersDone
+		ran++
+		i++
+	}
+
+	q.hw.mu.Lock()
+	err := q.dev.vk.Submit(q.hw.handle, q.descs, q.ops, q.cmds)
+	q.hw.mu.Unlock()
+	if err != nil {
+		err = q.submitFailed(err)
+	}
+	if err == nil {
+		q.stats.SubmitCalls++
+		if inCaller {
+			q.stats.Bypassed += uint64(ran)
+		} else {
+			q.stats.WorkerSubmitted += uint64(ran)
+		}
+	}
+	for _, j := range q.batch {
+		j.state = jobSubmitted
+		q.inflight.push(j)
+	}
+	clear(q.batch)
+	last := q.inflight.at(q.inflight.len() - 1).value
+	q.submitted.Store(last)
+	q.notifySubmitted(last)
+}
+
+// submitFailed handles a vkQueueSubmit2 that returned an error. A lost device is marked lost,
+// which completes everything (V1). Any other error fails the batch's jobs: their values are still
+// reached, by a signal-only submit, so nothing is left pending (O3); if even that fails the device
+// is treated as lost. It returns nil when the values will be reached by the GPU.
+func (q *Queue) submitFailed(err error) error {
+	werr := q.dev.vkErr("vkQueueSubmit2 on "+q.tl.name, err)
+	if errors.Is(werr, ErrDeviceLost) {
+		return werr
+	}
+	q.log.Error("vkdep: submit failed; failing the batch", "queue", q.opts.Name, "err", werr)
+	for _, j := range q.batch {
+		if !j.skip {
+			q.creditsUsed -= j.cost
+		}
+		j.skip = true
+		if j.err == nil {
+			j.err = werr
+		}
+	}
+	first, last := q.batch[0].value, q.batch[len(q.batch)-1].value
+	q.ops = q.ops[:0]
+	desc := vk.SubmitDesc{Signals: 1}
+	if first > 1 {
+		q.ops = append(q.ops, vk.SemOp{Semaphore: q.tl.sem, Value: first - 1, Stage: vk.StageAllCommands})
+		desc.Waits = 1
+	}
+	q.ops = append(q.ops, vk.SemOp{Semaphore: q.tl.sem, Value: last, Stage: vk.StageAllCommands})
+	q.descs = append(q.descs[:0], desc)
+	q.hw.mu.Lock()
+	err2 := q.dev.vk.Submit(q.hw.handle, q.descs, q.ops, nil)
+	q.hw.mu.Unlock()
+	if err2 != nil {
+		q.dev.markLost("vkQueueSubmit2 on "+q.tl.name, err2)
+		return q.dev.lostErr()
+	}
+	return nil
+}
+
+func (q *Queue) notifySubmitted(value uint64) {
+	q.subMu.Lock()
+	keep := q.subWaits[:0]
+	for _, w := range q.subWaits {
+		if w.value <= value {
+			w.q.kick()
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	clear(q.subWaits[len(keep):])
+	q.subWaits = keep
+	q.subMu.Unlock()
+}
+
+// reached runs on the completion goroutine when the timeline's counter has moved to counter. It
+// retires the jobs at or below it, in order (O2): completes their fences with their error, a
+// dependency error if a producer they waited on GPU-side failed meanwhile (D7), returns their
+// credits (C2) and runs their release hooks (L6).
+func (q *Queue) reached(counter uint64) {
+	retired := q.retiring[:0]
+	q.mu.Lock()
+	for q.inflight.len() > 0 {
+		j := q.inflight.at(0)
+		if j.value > counter || !q.producersDone(j) {
+			break
+		}
+		q.inflight.pop()
+		if !j.skip {
+			q.creditsUsed -= j.cost
+		}
+		q.stats.Completed++
+		retired = append(retired, j)
+	}
+	more := q.pending.len() > 0
+	q.mu.Unlock()
+	q.retire(retired)
+	clear(retired)
+	q.retiring = retired
+	if more && len(retired) > 0 {
+		q.kick()
+	}
+	q.maybeFinish()
+}
+
+// producersDone reports whether every producer j waited on GPU-side has completed on the CPU,
+// taking a producer's error as j's (D7). If one has not — its value was reached, but its
+// completion is still being processed, or it is being failed without the GPU — j waits for it.
+func (q *Queue) producersDone(j *Job) bool {
+	for _, f := range j.gpuDeps {
+		if !f.Completed() {
+			if !j.registered {
+				j.registered = true
+				f.OnDone(q.recheckFn)
+			}
+			return false
+		}
+		if err := f.Err(); err != nil && j.err == nil && !q.opts.RunOnDependencyError {
+			j.err = because(ErrDependency, err)
+		}
+	}
+	return true
+}
+
+// retire completes the jobs' fences, in order, then runs their release hooks and recycles them.
+// Completion goroutine only.
+func (q *Queue) retire(jobs []*Job) {
+	for i := 0; i < len(jobs); {
+		k := i
+		for k+1 < len(jobs) && sameErr(jobs[k+1].err, jobs[i].err) {
+			k++
+		}
+		q.tl.complete(jobs[k].value, jobs[i].err)
+		i = k + 1
+	}
+	for _, j := range jobs {
+		if j.release != nil {
+			j.release()
+		}
+		for _, f := range j.gpuDeps {
+			if p := f.tl.queue; p.gpuRefs.Add(-1) == 0 {
+				p.maybeFinish()
+			}
+		}
+		if !j.orphan {
+			j.reset()
+			jobPool.Put(j)
+		}
+	}
+}
+
+// drainDead completes, on the CPU, the jobs of a queue whose device is gone: the semaphore will
+// not move any more. Completion goroutine only.
+func (q *Queue) drainDead() {
+	var retired []*Job
+	q.mu.Lock()
+	for q.inflight.len() > 0 {
+		retired = append(retired, q.inflight.pop())
+	}
+	for q.pending.len() > 0 && q.pending.at(0).state != jobArmed {
+		retired = append(retired, q.pending.pop())
+	}
+	for _, j := range retired {
+		if j.err == nil {
+			j.err = q.dead
+		}
+		q.stats.Completed++
+	}
+	q.creditsUsed = 0
+	q.mu.Unlock()
+	q.retire(retired)
+	q.maybeFinish()
+}
+
+// deviceGone is the queue's part of V1, on the completion goroutine: every job not yet complete
+// completes with err, in order, and its release hook runs; later pushes do the same.
+func (q *Queue) deviceGone(err error) {
+	q.mu.Lock()
+	if q.dead == nil {
+		q.dead = err
+	}
+	q.mu.Unlock()
+	q.drainDead()
+}
+
+// maybeFinish frees the queue's Vulkan objects and closes Done once it is closed and nothing of it
+// or waiting on it is in flight (X1). The semaphore is destroyed on the completion goroutine, after
+// it has left the wait set.
+func (q *Queue) maybeFinish() {
+	q.mu.Lock()
+	if q.finished || !q.closed || q.pending.len() > 0 || q.inflight.len() > 0 || q.gpuRefs.Load() > 0 {
+		q.mu.Unlock()
+		return
+	}
+	q.finished = true
+	q.mu.Unlock()
+	q.dev.unregister(&q.tl)
+	q.dev.waiter.unwatch(&q.tl, func() {
+		q.dev.vk.DestroySemaphore(q.tl.sem)
+		q.hw.release()
+		q.dev.removeQueue(q)
+		close(q.done)
+	})
+}
+
+func (q *Queue) String() string { return fmt.Sprintf("vkdep.Queue(%s)", q.tl.name) }

@@ -11,19 +11,28 @@
 //   binding 0: coherent volatile uint gate[]
 //   binding 1: coherent volatile uint abort_words[]
 //   binding 2: uint result[]
-//                result[result_index]     = reason (1, 2 or 3)
-//                result[result_index + 1] = iterations completed before the
-//                                           loop stopped
+//                result[result_index]     |= 1 << reason (1, 2 or 3), over
+//                                            every workgroup (atomicOr)
+//                result[result_index + 1] += iterations completed before the
+//                                            loop stopped (atomicAdd)
 // Push constants (std430, 16 bytes):
 //   uint budget; uint release_index; uint abort_index; uint result_index;
-// Local size 1 x 1 x 1; dispatch exactly one workgroup.
+// Local size 64 x 1 x 1 (every invocation polls; invocation 0 reports).
+// Dispatch one workgroup, or many: each polls on its
+// own, and a workgroup that starts after the gate is released or aborted
+// stops at once, so W workgroups make a job that hangs for up to W budgets
+// yet ends within microseconds of a release or abort.
 //
 // Driver note: lavapipe (llvmpipe; Mesa 22.3 in Debian 12) forces every loop
 // of a shader invocation to exit once 65535 loop iterations in total have
 // run. There the effective budget is min(budget, 65535), roughly a
 // millisecond of polling, and the kernel then reports reason 3.
 
-layout(local_size_x = 1, local_size_y = 1, local_size_z = 1) in;
+// 64 invocations, all polling: lavapipe runs a workgroup as SIMD lanes and
+// keeps a loop going while any lane of the group is still in it; with one
+// invocation the unused lanes kept every loop running to its iteration cap
+// even after the real one had left, so an abort saved nothing.
+layout(local_size_x = 64, local_size_y = 1, local_size_z = 1) in;
 
 // volatile + coherent: every read goes to memory, so the loads below are
 // issued on every loop iteration and cannot be hoisted or cached.
@@ -68,6 +77,9 @@ void main() {
             ++i;
         }
     }
-    result[pc.result_index] = state != 0u ? state : REASON_BUDGET_EXHAUSTED;
-    result[pc.result_index + 1u] = i;
+    if (gl_LocalInvocationIndex == 0u) {
+        uint reason = state != 0u ? state : REASON_BUDGET_EXHAUSTED;
+        atomicOr(result[pc.result_index], 1u << reason);
+        atomicAdd(result[pc.result_index + 1u], i);
+    }
 }

@@ -45,7 +45,8 @@ type Kernel struct {
 	LocalSizeX    uint32
 }
 
-// Result codes written by the [Gate] kernel to result[result_index].
+// Reasons a [Gate] workgroup stops; result[result_index] collects 1<<reason
+// over all workgroups.
 const (
 	GateReleased        = 1 // gate[release_index] became non-zero
 	GateAborted         = 2 // abort_words[abort_index] became non-zero
@@ -60,40 +61,36 @@ var (
 	// Dispatch ceil(n/64) workgroups.
 	SAXPY = mustLoad("saxpy", 2, 8, 64)
 
-	// Gate is a job that keeps running until the host releases it, so tests
-	// can hold a queue busy for as long as they need and observe what
-	// happens around a job that has not finished.
+	// Gate is a job that keeps running until the host releases it or its
+	// queue's abort word is set, so tests can hold a queue busy and see what
+	// happens around a job that has not finished, and so long work can be
+	// shown killable (the cooperative abort of vkdep.Queue.AbortWord).
 	//
-	// Its single invocation polls gate[release_index] and
-	// abort_words[abort_index] (both coherent volatile, so they are re-read
-	// from memory on every iteration). It stops with [GateReleased] when the
-	// first becomes non-zero, with [GateAborted] when the second does, or
-	// with [GateBudgetExhausted] after budget iterations. It then writes the
-	// reason to result[result_index] and the number of iterations done to
-	// result[result_index+1].
+	// Each workgroup (64 invocations, all polling; invocation 0 reports) polls gate[release_index] and
+	// abort_words[abort_index] (coherent volatile: re-read from memory on
+	// every iteration). It stops with [GateReleased] when the first becomes
+	// non-zero, with [GateAborted] when the second does, or with
+	// [GateBudgetExhausted] after budget iterations; it then ORs 1<<reason
+	// into result[result_index] and adds the iterations it did to
+	// result[result_index+1]. Dispatch many workgroups for a long job: they
+	// run one budget each, and those that start after a release or abort
+	// stop at once, so W workgroups hang for up to W budgets yet end within
+	// microseconds of a release or abort.
 	//
-	// The budget is a safety bound: a test that forgets to release its gate,
-	// or fails before it can, leaves a job that still ends on its own after
-	// at most budget polls instead of hanging the queue (and the test run, or
-	// the device) indefinitely. Pick a budget comfortably larger than the
-	// time the test means to hold the gate, and check the reason afterwards:
-	// GateBudgetExhausted means the job ended on its own, not because the
-	// test let it go. On real GPUs one iteration is one round of polling
-	// (each a memory read that must go to the buffer), so the time a budget
-	// buys depends on the device and on where the buffers live.
+	// The budget is a safety bound: a test that forgets to release its gate
+	// leaves a job that still ends on its own instead of hanging the queue
+	// (and the test run) indefinitely. Check the reasons afterwards:
+	// GateBudgetExhausted alone means the job ended on its own.
 	//
 	// Software rendering caveat: lavapipe (llvmpipe, Mesa 22.3 in Debian 12)
 	// forces every loop in a shader invocation to exit after 65535 loop
-	// iterations in total, whatever the budget. There Gate holds its queue
-	// for only about a millisecond and then reports GateBudgetExhausted with
-	// result[result_index+1] = min(budget, 65535); tests that need a job to
-	// stay pending for longer cannot rely on Gate under lavapipe.
+	// iterations in total, whatever the budget: about 1–2 ms of polling per
+	// workgroup there. Use many workgroups for a longer hang.
 	//
 	// Bindings: 0 gate[], 1 abort_words[], 2 result[].
 	// Push constants (16 bytes): uint budget, release_index, abort_index,
 	// result_index.
-	// Dispatch exactly one workgroup of one invocation.
-	Gate = mustLoad("gate", 3, 16, 1)
+	Gate = mustLoad("gate", 3, 16, 64)
 
 	// Append atomically appends id to a shared list, so a buffer shared by
 	// several jobs shows the order in which they executed.

@@ -186,6 +186,7 @@ type Device struct {
 	info   DeviceInfo
 	hw     []*hwQueue
 	waiter *waiter
+	abort  *abortWords
 
 	mu        sync.Mutex
 	state     devState
@@ -448,11 +449,17 @@ func newDevice(dev *vk.Device, info DeviceInfo, reqs []vk.QueueRequest, opts Opt
 			d.hw = append(d.hw, &hwQueue{family: r.Family, index: i, flags: familyFlags(dev.Physical, r.Family), handle: dev.Queue(r.Family, i)})
 		}
 	}
+	abort, err := newAbortWords(dev)
+	if err != nil {
+		return nil, err
+	}
 	w, err := newWaiter(dev, d.markLost)
 	if err != nil {
+		dev.DestroyBuffer(abort.buf)
 		return nil, fmt.Errorf("vkdep: creating the completion waiter's timeline: %w", err)
 	}
 	d.waiter = w
+	d.abort = abort
 	log.Debug("vkdep: device open", "device", info.String())
 	return d, nil
 }
@@ -623,6 +630,7 @@ func (d *Device) Close(ctx context.Context) error {
 	}
 	d.vk.DestroySemaphore(d.waiter.wake)
 	d.vk.DestroySemaphore(d.waiter.idle)
+	d.vk.DestroyBuffer(d.abort.buf)
 	d.vk.Destroy()
 	if d.inst != nil {
 		d.inst.Destroy()
@@ -641,8 +649,14 @@ type VkQueue struct {
 	Lock sync.Locker
 }
 
-// VkQueues lists the device's Vulkan queues with their locks.
+// VkQueues lists the device's Vulkan queues with their locks; none once the device is closed.
 func (d *Device) VkQueues() []VkQueue {
+	d.mu.Lock()
+	closed := d.state == devClosed
+	d.mu.Unlock()
+	if closed {
+		return nil
+	}
 	out := make([]VkQueue, len(d.hw))
 	for i, q := range d.hw {
 		out[i] = VkQueue{Family: q.family, Index: q.index, Handle: uint64(q.handle), Lock: &q.mu}

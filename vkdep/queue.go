@@ -22,6 +22,9 @@ type QueueOptions struct {
 	// JobTimeout is how long the oldest submitted job may stay on the GPU before OnTimeout is
 	// asked about it (T1). 0 disables the timeout watch.
 	JobTimeout time.Duration
+	// OnTimeout decides what a timed-out job means (T2); nil bans the queue. It runs on the
+	// device's completion goroutine and must not block.
+	OnTimeout func(TimedOut) TimeoutAction
 	// Bypass lets Push submit in the caller's goroutine when nothing is waiting ahead of the job
 	// (P1).
 	Bypass bool
@@ -84,6 +87,14 @@ type Queue struct {
 	kickFn    func(error) // q.kick as a fence callback, bound once
 	recheckFn func(error) // re-run completion once a GPU-side producer completes (D7)
 	retiring  []*Job      // completion goroutine's scratch
+
+	// The timeout watch (timeout.go): the watched job, since when, and the deadline the
+	// completion goroutine reads without the lock (unix nanoseconds, 0: none).
+	watchedValue uint64
+	headSince    int64
+	stoppedAt    int64
+	deadline     atomic.Int64
+	abortIndex   uint32
 }
 
 type subWait struct {
@@ -100,6 +111,7 @@ type Stats struct {
 	Skipped         uint64 // completed without running: failed dependency, closed queue
 	Killed          uint64 // completed with ErrKilled without running
 	Completed       uint64 // fences completed
+	TimedOut        uint64 // jobs banned by the timeout watch
 	InFlight        int    // submitted, not yet complete
 	Pending         int    // armed or pushed, not yet submitted
 	CreditsInUse    int
@@ -114,13 +126,19 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
+	slot, err := d.abort.take()
+	if err != nil {
+		hw.release()
+		return nil, err
+	}
 	sem, err := d.vk.CreateTimeline(0)
 	if err != nil {
 		hw.release()
+		d.abort.put(slot)
 		return nil, d.vkErr("vkCreateSemaphore", err)
 	}
 	q := &Queue{
-		dev: d, hw: hw, opts: opts, credits: opts.Credits,
+		dev: d, hw: hw, opts: opts, credits: opts.Credits, abortIndex: slot,
 		kickCh: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	if q.credits <= 0 {
@@ -134,6 +152,8 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	q.tl.reached = q.reached
 	// Wait for any progress past what was seen: a submit never has to wake the waiter.
 	q.tl.target = func() uint64 { return q.tl.seen + 1 }
+	q.tl.deadline = q.deadlineNanos
+	q.tl.expired = func() { q.checkTimeout(false) }
 	q.kickFn = func(error) { q.kick() }
 	// Posted, not called: a completion on one queue must not re-enter another's (or its own)
 	// retirement through a chain of callbacks.
@@ -142,6 +162,7 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	if !d.register(&q.tl, q.deviceGone, true) {
 		d.vk.DestroySemaphore(sem)
 		hw.release()
+		d.abort.put(slot)
 		return nil, d.usable()
 	}
 	d.addQueue(q)
@@ -287,14 +308,23 @@ func (q *Queue) Stats() Stats {
 // timeout watch pauses. Start resumes, in order.
 func (q *Queue) Stop() {
 	q.mu.Lock()
-	q.stopped = true
+	if !q.stopped {
+		q.stopped = true
+		q.stoppedAt = time.Now().UnixNano()
+		q.updateDeadlineLocked()
+	}
 	q.mu.Unlock()
 }
 
 // Start resumes submission after Stop.
 func (q *Queue) Start() {
 	q.mu.Lock()
-	q.stopped = false
+	if q.stopped {
+		q.stopped = false
+		// The clock was paused, not reset: it resumes where it stopped.
+		q.headSince += time.Now().UnixNano() - q.stoppedAt
+		q.updateDeadlineLocked()
+	}
 	q.mu.Unlock()
 	q.kick()
 }
@@ -306,6 +336,8 @@ func (q *Queue) Kill(cause error) {
 	q.mu.Lock()
 	if q.killed == nil {
 		q.killed = because(ErrKilled, cause)
+		// T5: cooperative GPU work polling the word exits early.
+		q.dev.abort.set(q.abortIndex)
 		q.log.Info("vkdep: queue killed", "queue", q.opts.Name, "cause", cause)
 	}
 	for i := range q.pending.len() {

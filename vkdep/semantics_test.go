@@ -926,4 +926,3 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
-

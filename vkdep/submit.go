@@ -19,12 +19,11 @@ const maxBatch = 32
 // pushing goroutine (bypass, P1) rather than the worker. It is the one submission path of a queue:
 // bypass and worker differ only in the goroutine (P2).
 func (q *Queue) pump(inCaller bool) {
-	if q.finished {
-		return
-	}
-	if q.dead != nil {
+	if q.finished || q.dead != nil {
+		// No semaphore to signal any more (freed, or its device is gone): pushed jobs
+		// complete on the CPU, on the completion goroutine.
 		if q.pending.len() > 0 && q.pending.at(0).state != jobArmed {
-			q.dev.waiter.post(q.drainDead)
+			q.dev.waiter.post(q.drainCPU)
 		}
 		return
 	}
@@ -189,6 +188,7 @@ func (q *Queue) flush(inCaller bool) {
 	last := q.inflight.at(q.inflight.len() - 1).value
 	q.submitted.Store(last)
 	q.notifySubmitted(last)
+	q.updateDeadlineLocked()
 }
 
 // submitFailed handles a vkQueueSubmit2 that returned an error. A lost device is marked lost,
@@ -264,6 +264,9 @@ func (q *Queue) reached(counter uint64) {
 		retired = append(retired, j)
 	}
 	more := q.pending.len() > 0
+	if len(retired) > 0 {
+		q.updateDeadlineLocked()
+	}
 	q.mu.Unlock()
 	q.retire(retired)
 	clear(retired)
@@ -320,9 +323,10 @@ func (q *Queue) retire(jobs []*Job) {
 	}
 }
 
-// drainDead completes, on the CPU, the jobs of a queue whose device is gone: the semaphore will
-// not move any more. Completion goroutine only.
-func (q *Queue) drainDead() {
+// drainCPU completes, on the CPU, the jobs of a queue whose device is gone or whose semaphore has
+// been freed (pushes after the queue finished): the semaphore will not move any more. Completion
+// goroutine only.
+func (q *Queue) drainCPU() {
 	var retired []*Job
 	q.mu.Lock()
 	for q.inflight.len() > 0 {
@@ -334,6 +338,9 @@ func (q *Queue) drainDead() {
 	for _, j := range retired {
 		if j.err == nil {
 			j.err = q.dead
+		}
+		if j.err == nil {
+			j.err = ErrQueueClosed
 		}
 		q.stats.Completed++
 	}
@@ -351,7 +358,7 @@ func (q *Queue) deviceGone(err error) {
 		q.dead = err
 	}
 	q.mu.Unlock()
-	q.drainDead()
+	q.drainCPU()
 }
 
 // maybeFinish frees the queue's Vulkan objects and closes Done once it is closed and nothing of it
@@ -368,6 +375,7 @@ func (q *Queue) maybeFinish() {
 	q.dev.unregister(&q.tl)
 	q.dev.waiter.unwatch(&q.tl, func() {
 		q.dev.vk.DestroySemaphore(q.tl.sem)
+		q.dev.abort.put(q.abortIndex)
 		q.hw.release()
 		q.dev.removeQueue(q)
 		close(q.done)

@@ -36,10 +36,13 @@ type timeline struct {
 	// what it last reported. It decides what completes (queue or host rules).
 	reached func(counter uint64)
 	// target tells the completion waiter, at the start of each round, which counter value to
-	// wait for (0: none this round). An owner whose target drops from 0 or moves down calls
-	// waiter.kick so that the round starts again.
+	// wait for (0: none this round).
 	target func() uint64
 	seen   uint64 // last counter value passed to reached; completion goroutine only
+	// deadline, when set, is the time (unix nanoseconds, 0: none) at which the completion
+	// goroutine calls expired: the queue's timeout watch (T1).
+	deadline func() int64
+	expired  func()
 }
 
 // errSpan records that the fences with values in (from, to] completed with err.

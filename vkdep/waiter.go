@@ -3,6 +3,7 @@ package vkdep
 import (
 	"math"
 	"sync"
+	"time"
 
 	"vkdep.dev/internal/vk"
 )
@@ -42,11 +43,12 @@ type waiter struct {
 	nudge chan struct{}
 
 	// Scratch for the wait call, reused every round: the wait allocates nothing.
-	sems  []vk.Semaphore
-	vals  []uint64
-	ctrs  []uint64
-	tls   []*timeline
-	spare []func()
+	sems     []vk.Semaphore
+	vals     []uint64
+	ctrs     []uint64
+	tls      []*timeline
+	expiring []*timeline // timelines with a timeout deadline this round
+	spare    []func()
 }
 
 func newWaiter(dev *vk.Device, onLost func(string, error)) (*waiter, error) {
@@ -197,7 +199,20 @@ func (w *waiter) run() {
 				w.tls = append(w.tls, t)
 			}
 		}
+		// The nearest timeout deadline bounds the wait (T1): the waiter doubles as the timeout
+		// watch, so no timer goroutine is needed.
 		timeout := uint64(math.MaxUint64)
+		now := time.Now().UnixNano()
+		w.expiring = w.expiring[:0]
+		for _, t := range w.watched {
+			if t.deadline == nil {
+				continue
+			}
+			if dl := t.deadline(); dl != 0 {
+				w.expiring = append(w.expiring, t)
+				timeout = min(timeout, uint64(max(dl-now, 0)))
+			}
+		}
 		if len(w.tasks) > 0 || w.stopping {
 			timeout = 0 // more was posted meanwhile: only look at the counters
 		} else {
@@ -227,6 +242,14 @@ func (w *waiter) run() {
 			if c := w.ctrs[i+2]; c > t.seen {
 				t.seen = c
 				t.reached(c)
+			}
+		}
+		if len(w.expiring) > 0 {
+			now := time.Now().UnixNano()
+			for _, t := range w.expiring {
+				if dl := t.deadline(); dl != 0 && dl <= now {
+					t.expired()
+				}
 			}
 		}
 	}

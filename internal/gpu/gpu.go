@@ -194,18 +194,16 @@ func (c *Ctx) Append(cmd vk.CommandBuffer, log *vk.Buffer, id uint32) {
 	cmd.Dispatch(1, 1, 1)
 }
 
-// GateSpec says where a gate job finds its words: gate[Release] releases it, abort[Abort]
-// aborts it, result[Result] and result[Result+1] receive the reason and the iteration count of
-// the last dispatch that ran.
+// GateSpec says where a gate job finds its words: gate[Release] releases it, abort[Abort] aborts
+// it; result[Result] collects 1<<reason over its workgroups and result[Result+1] their iterations.
 type GateSpec struct {
 	Gate, AbortBuf, ResultBuf *vk.Buffer
 	Release, Abort, Result    uint32
-	// Dispatches bounds how long the job can last. lavapipe stops every shader loop after
-	// 65,535 iterations (1–2 ms), so one dispatch cannot hold a queue for long there; a gate
-	// job is Dispatches gate dispatches in a row, each of which exits at once when the gate is
-	// released or aborted. Its hang is thus bounded by Dispatches × (iteration budget).
-	Dispatches int
-	Budget     uint32 // iterations per dispatch; 0 means 1<<20
+	// Workgroups bounds how long the job can last: each polls for one Budget (lavapipe stops
+	// every shader loop after 65,535 iterations, 1–2 ms), and those that start after a release
+	// or abort stop at once.
+	Workgroups uint32
+	Budget     uint32 // iterations per workgroup; 0 means 1<<20
 }
 
 // Gate records a job that spins until released, aborted, or out of budget.
@@ -216,12 +214,5 @@ func (c *Ctx) Gate(cmd vk.CommandBuffer, g GateSpec) {
 	}
 	p := c.bind(cmd, shaders.Gate, g.Gate, g.AbortBuf, g.ResultBuf)
 	cmd.PushConstants(p, budget, g.Release, g.Abort, g.Result)
-	for i := 0; i < max(g.Dispatches, 1); i++ {
-		if i > 0 {
-			// Each dispatch overwrites the result words: order the writes.
-			c.VK.Barrier(cmd, vk.StageComputeShader, vk.AccessShaderWrite|vk.AccessShaderRead,
-				vk.StageComputeShader, vk.AccessShaderWrite|vk.AccessShaderRead)
-		}
-		cmd.Dispatch(1, 1, 1)
-	}
+	cmd.Dispatch(max(g.Workgroups, 1), 1, 1)
 }

@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -30,6 +31,8 @@ type Device struct {
 	Families []uint32
 	disp     *C.vkdep_dispatch
 	owned    bool
+	// faultHook is the fault-injection seam (fault.go).
+	faultHook atomic.Pointer[FaultHook]
 }
 
 // CreateDevice creates a device with timelineSemaphore and synchronization2 enabled and the

@@ -21,3 +21,25 @@ func (p FaultPoint) String() string {
 	}
 	return "unknown call"
 }
+
+// FaultHook decides, before a covered call reaches the driver, whether it fails instead: it
+// returns nil to let the call through, or the error (ErrorDeviceLost, say) to return.
+type FaultHook func(FaultPoint) error
+
+// SetFault installs hook on d (nil removes it). It is the fault-injection seam for vkdep's tests:
+// this package is internal, so nothing outside the module can reach it, and without a hook the
+// seam costs one atomic load per covered call.
+func (d *Device) SetFault(hook FaultHook) {
+	if hook == nil {
+		d.faultHook.Store(nil)
+		return
+	}
+	d.faultHook.Store(&hook)
+}
+
+func (d *Device) fault(p FaultPoint) error {
+	if h := d.faultHook.Load(); h != nil {
+		return (*h)(p)
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+// Package vkdep brings the Linux kernel's drm_dep job-queue semantics to Go programs over Vulkan:
+// per-context queues of jobs with fence dependencies, run in order when their dependencies are met,
+// batched, killable, torn down asynchronously, with a bypass path that submits from the caller when
+// nothing is pending.
+//
+// # The model
+//
+// A Device is one Vulkan logical device (Open picks a GPU, else lavapipe). It owns one completion
+// goroutine: the only goroutine, and the only OS thread, that blocks in vkWaitSemaphores, over
+// every timeline the device watches. Every fence of the device completes there, and every fence
+// callback and job release hook runs there.
+//
+// A Queue is one submission context bound to one VkQueue; several Queues may share a VkQueue.
+// It owns a timeline semaphore, and its fences are values on it: a job armed on the queue gets the
+// next value (its seqno) and a Fence for it.
+//
+//	NewJob ─► AddCommandBuffers / AddDependency / SetCost / OnRelease ─► Arm ─► Push
+//	                 (everything that can fail happens before Arm)      └ Queue.Submit does both
+//
+//	pushed ──► ready? ──► vkQueueSubmit2 ──► GPU ──► value reached ──► fence completes ──► release hook
+//	          deps met,    (bypass: caller;                             (completion goroutine)
+//	          credits,      else the worker,
+//	          not stopped   batched)
+//
+// A Fence is (timeline, value) plus a CPU-side completion record that carries the error, since
+// errors cannot travel on a Vulkan semaphore. Fences of one queue complete in value order, exactly
+// once, and every fence completes in finite time: success, a dependency error, kill, close, device
+// loss. Wait on one with Wait(ctx), Done() or OnDone; none of them holds an OS thread.
+//
+// A HostTimeline is a timeline the application signals from the CPU (an upload finished, a frame
+// latched, another device's work done); its points are Fences too.
+//
+// # Dependencies
+//
+// A job may depend on any Fence. A dependency on another Queue of the same Device becomes a wait
+// in the job's own vkQueueSubmit2: the job is submitted as soon as the producer's signal has been
+// submitted, without waiting for it to complete, and never before (no wait-before-signal is handed
+// to the driver, so queues sharing one VkQueue cannot deadlock). Dependencies on host timelines,
+// on other devices, or on producers not yet submitted are resolved on the CPU: the job is held
+// back. A dependency that fails makes the job fail with ErrDependency (and the cause) without
+// running, unless QueueOptions.RunOnDependencyError says otherwise. Jobs of one queue run in order,
+// and each waits on the GPU for the one before it, so it sees its writes.
+//
+// # Ownership and goroutines
+//
+// A Job belongs to the goroutine that made it until Push; then the queue owns it and recycles it
+// after its release hook, so the caller must not touch it again. Command buffers and other
+// resources a job references must stay alive until its release hook runs; that hook is the place
+// to free or reuse them. Queue, Fence, HostTimeline and Device methods are safe for concurrent use.
+// Push, Submit, Kill, Stop, Start and Close do not block on the GPU. Fence callbacks and release
+// hooks run on the device's completion goroutine and must not block: a callback that waits stalls
+// every completion of the device.
+//
+// # Failure
+//
+// Misuse that is a programming error (Push twice, Push out of Arm order) panics with a message
+// naming it. Everything else returns an error that matches an exported sentinel with errors.Is
+// (ErrKilled, ErrDependency, ErrQueueClosed, ErrDeviceLost, ...), and errors on fences name the
+// queue and value they concern (FenceError). Vulkan results print their enum name (VkResult).
+//
+// User space cannot cancel GPU work: a Vulkan device has no way to stop a submitted batch. Kill
+// and Close complete what has not reached the GPU; what has, runs to its end.
+//
+// The numbered contract (L1, D4, O5…) this package implements is kept with the project; its tests
+// are named after those numbers.
+package vkdep

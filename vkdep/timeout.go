@@ -1,0 +1,153 @@
+package vkdep
+
+import (
+	"fmt"
+	"time"
+)
+
+// TimeoutAction is OnTimeout's answer about a job that has been on the GPU longer than the
+// queue's JobTimeout (T2).
+type TimeoutAction int
+
+const (
+	// TimeoutBan, the default without a callback: the job's fence completes with ErrTimedOut,
+	// then the queue is killed with that cause and its abort word is set (T5).
+	TimeoutBan TimeoutAction = iota
+	// TimeoutStillRunning is the kernel's NO_HANG: the job is making progress; the clock is
+	// re-armed for the same job.
+	TimeoutStillRunning
+	// TimeoutSignalled says the job finished meanwhile: nothing to do (the clock is re-armed in
+	// case it did not).
+	TimeoutSignalled
+)
+
+// TimedOut describes the job OnTimeout is asked about.
+type TimedOut struct {
+	Queue *Queue
+	Fence Fence         // the job's finished fence
+	OnGPU time.Duration // since it became the queue's oldest job on the GPU
+}
+
+// TriggerTimeout runs the timeout check now, without waiting for the clock (T3): OnTimeout is
+// asked about the queue's oldest submitted, incomplete job, if there is one. The check runs on the
+// completion goroutine; TriggerTimeout does not wait for it.
+func (q *Queue) TriggerTimeout() {
+	q.dev.waiter.post(func() { q.checkTimeout(true) })
+}
+
+// watchedJob is the job the timeout watch is on: the oldest submitted job whose fence has not
+// completed (T1). The caller holds q.mu.
+func (q *Queue) watchedJob() *Job {
+	done := q.tl.done.Load()
+	for i := range q.inflight.len() {
+		if j := q.inflight.at(i); j.value > done && !j.skip {
+			return j
+		}
+	}
+	return nil
+}
+
+// updateDeadlineLocked recomputes the timeout deadline after anything that can change it: a
+// submit, a completion, Stop, Start, a ban. The clock restarts whenever the watched job changes,
+// and does not run while the queue is stopped or has nothing in flight (T1). When the deadline
+// appears or moves earlier, the completion goroutine is woken to shorten its wait. The caller holds
+// q.mu.
+func (q *Queue) updateDeadlineLocked() {
+	if q.opts.JobTimeout <= 0 {
+		return
+	}
+	old := q.deadline.Load()
+	j := q.watchedJob()
+	if j == nil || q.stopped {
+		if j == nil {
+			q.watchedValue = 0
+		}
+		q.deadline.Store(0)
+		return
+	}
+	if j.value != q.watchedValue {
+		q.watchedValue = j.value
+		q.headSince = time.Now().UnixNano()
+	}
+	dl := q.headSince + int64(q.opts.JobTimeout)
+	q.deadline.Store(dl)
+	if old == 0 || dl < old {
+		q.dev.waiter.kick()
+	}
+}
+
+// deadlineNanos is read by the completion goroutine, which must not take q.mu while holding its
+// own lock.
+func (q *Queue) deadlineNanos() int64 { return q.deadline.Load() }
+
+// checkTimeout runs on the completion goroutine when the deadline has passed (or now, forced by
+// TriggerTimeout) and asks OnTimeout about the watched job.
+func (q *Queue) checkTimeout(force bool) {
+	now := time.Now().UnixNano()
+	q.mu.Lock()
+	j := q.watchedJob()
+	dl := q.deadline.Load()
+	if j == nil || (!force && (q.stopped || dl == 0 || now < dl)) {
+		q.mu.Unlock()
+		return
+	}
+	value := j.value
+	info := TimedOut{Queue: q, Fence: Fence{tl: &q.tl, value: value}, OnGPU: time.Duration(now - q.headSince)}
+	cb := q.opts.OnTimeout
+	q.mu.Unlock()
+
+	// Finished meanwhile, and the completion goroutine will retire it this round: no report.
+	if c, err := q.dev.vk.Counter(q.tl.sem); err == nil && c >= value {
+		return
+	}
+	action := TimeoutBan
+	if cb != nil {
+		action = cb(info)
+	}
+	q.log.Warn("vkdep: job timed out", "queue", q.opts.Name, "value", value, "on_gpu", info.OnGPU, "action", action)
+	if action == TimeoutBan {
+		q.ban(value, info)
+		return
+	}
+	q.mu.Lock()
+	if q.watchedValue == value {
+		q.headSince = time.Now().UnixNano()
+		q.deadline.Store(0)
+	}
+	q.updateDeadlineLocked()
+	q.mu.Unlock()
+}
+
+// ban is T2's default: the job's fence completes with ErrTimedOut now, on the CPU, although its
+// GPU work may still be running; then the queue is killed with that cause, which sets the abort
+// word (T5). The job itself stays in flight: its release hook waits until its value is reached on
+// the semaphore — the GPU really finished with it — or the device is lost (T4).
+func (q *Queue) ban(value uint64, info TimedOut) {
+	err := fmt.Errorf("%w: on the GPU for %v, over the queue's JobTimeout of %v",
+		ErrTimedOut, info.OnGPU.Round(time.Millisecond), q.opts.JobTimeout)
+	q.mu.Lock()
+	q.stats.TimedOut++
+	for i := range q.inflight.len() {
+		if j := q.inflight.at(i); j.value == value && j.err == nil {
+			j.err = err
+		}
+	}
+	q.mu.Unlock()
+	q.tl.complete(value, err)
+	q.Kill(err)
+	q.mu.Lock()
+	q.updateDeadlineLocked()
+	q.mu.Unlock()
+}
+
+func (a TimeoutAction) String() string {
+	switch a {
+	case TimeoutBan:
+		return "ban"
+	case TimeoutStillRunning:
+		return "still running"
+	case TimeoutSignalled:
+		return "signalled"
+	}
+	return fmt.Sprintf("TimeoutAction(%d)", int(a))
+}

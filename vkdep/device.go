@@ -189,10 +189,12 @@ type Device struct {
 	abort  *abortWords
 
 	mu        sync.Mutex
+	graveyard []vk.Semaphore // semaphores of finished queues, destroyed at Close
 	state     devState
 	timelines []registered
 	queues    map[*Queue]struct{}
 	lost      error // set once (V1)
+	isLost    atomic.Bool
 	closeOnce sync.Once
 }
 
@@ -555,6 +557,7 @@ func (d *Device) markLost(where string, err error) {
 		return
 	}
 	d.lost = fmt.Errorf("%w: %s returned %w", ErrDeviceLost, where, err)
+	d.isLost.Store(true)
 	lost := d.lost
 	regs := append([]registered(nil), d.timelines...)
 	d.mu.Unlock()
@@ -628,6 +631,9 @@ func (d *Device) Close(ctx context.Context) error {
 	for _, r := range regs {
 		d.vk.DestroySemaphore(r.tl.sem)
 	}
+	for _, s := range d.graveyard {
+		d.vk.DestroySemaphore(s)
+	}
 	d.vk.DestroySemaphore(d.waiter.wake)
 	d.vk.DestroySemaphore(d.waiter.idle)
 	d.vk.DestroyBuffer(d.abort.buf)
@@ -636,6 +642,16 @@ func (d *Device) Close(ctx context.Context) error {
 		d.inst.Destroy()
 	}
 	return nil
+}
+
+// retireSemaphore takes the timeline semaphore of a finished queue. Its values have all been
+// reached, but lavapipe's submit thread (Mesa 22.3) can still touch a semaphore shortly after
+// signalling it, and destroying it then crashes the driver; so it is destroyed at Close, after
+// vkDeviceWaitIdle, when no driver thread can hold it.
+func (d *Device) retireSemaphore(s vk.Semaphore) {
+	d.mu.Lock()
+	d.graveyard = append(d.graveyard, s)
+	d.mu.Unlock()
 }
 
 // VkQueue is one Vulkan queue of the device, for applications that also submit to it

@@ -1,6 +1,10 @@
 package vkdep
 
-import "vkdep.dev/internal/vk"
+import (
+	"fmt"
+
+	"vkdep.dev/internal/vk"
+)
 
 // Test-only views of internals that the behaviour tests check.
 
@@ -9,3 +13,27 @@ func JobDeps(j *Job) int { return len(j.deps) }
 
 // SetFault installs the binding's fault-injection hook on d (V1 tests).
 func SetFault(d *Device, hook func(vk.FaultPoint) error) { d.vk.SetFault(hook) }
+
+// DebugQueue describes q's queued jobs, for diagnosing a stuck schedule.
+func DebugQueue(q *Queue) string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	c, _ := q.dev.vk.Counter(q.tl.sem)
+	s := fmt.Sprintf("%s counter=%d seen=%d done=%d submitted=%d stopped=%v killed=%v closed=%v dead=%v finished=%v\n",
+		q.tl.name, c, q.tl.seen, q.tl.done.Load(), q.submitted.Load(), q.stopped, q.killed, q.closed, q.dead, q.finished)
+	dump := func(kind string, l *jobList) {
+		for i := range l.len() {
+			j := l.at(i)
+			s += fmt.Sprintf("  %s value=%d state=%d skip=%v err=%v registered=%v cost=%d\n", kind, j.value, j.state, j.skip, j.err, j.registered, j.cost)
+			for _, f := range j.deps {
+				s += fmt.Sprintf("    dep %s %d completed=%v err=%v\n", f.tl.name, f.value, f.Completed(), f.Err())
+			}
+			for _, f := range j.gpuDeps {
+				s += fmt.Sprintf("    gpuDep %s %d completed=%v\n", f.tl.name, f.value, f.Completed())
+			}
+		}
+	}
+	dump("inflight", &q.inflight)
+	dump("pending", &q.pending)
+	return s
+}

@@ -32,10 +32,10 @@ func (r *rig) rawHold() (hold func(*vkdep.Job), release func()) {
 	// A failing test must not leave GPU work waiting forever: cleanup destroys what it uses.
 	r.t.Cleanup(release)
 	return func(j *vkdep.Job) {
-			if err := j.WaitSemaphore(uint64(sem), 1, 0); err != nil {
-				r.t.Fatal(err)
-			}
-		}, release
+		if err := j.WaitSemaphore(uint64(sem), 1, 0); err != nil {
+			r.t.Fatal(err)
+		}
+	}, release
 }
 
 // gateJob makes a job of q that spins on the GPU until the test's release word is set or q's

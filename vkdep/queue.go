@@ -82,11 +82,12 @@ type Queue struct {
 	// the semaphore may not be destroyed before they finish (VUID-vkDestroySemaphore-semaphore-01137).
 	gpuRefs atomic.Int64
 
-	kickCh    chan struct{}
-	done      chan struct{}
-	kickFn    func(error) // q.kick as a fence callback, bound once
-	recheckFn func(error) // re-run completion once a GPU-side producer completes (D7)
-	retiring  []*Job      // completion goroutine's scratch
+	kickCh      chan struct{}
+	done        chan struct{}
+	kickFn      func(error) // q.kick as a fence callback, bound once
+	recheckFn   func(error) // re-run completion once a GPU-side producer completes (D7)
+	recheckTask func()
+	retiring    []*Job // completion goroutine's scratch
 
 	// The timeout watch (timeout.go): the watched job, since when, and the deadline the
 	// completion goroutine reads without the lock (unix nanoseconds, 0: none).
@@ -157,8 +158,8 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	q.kickFn = func(error) { q.kick() }
 	// Posted, not called: a completion on one queue must not re-enter another's (or its own)
 	// retirement through a chain of callbacks.
-	recheck := func() { q.reached(q.tl.seen) }
-	q.recheckFn = func(error) { d.waiter.post(recheck) }
+	q.recheckTask = func() { q.reached(q.tl.seen) }
+	q.recheckFn = func(error) { d.waiter.post(q.recheckTask) }
 	if !d.register(&q.tl, q.deviceGone, true) {
 		d.vk.DestroySemaphore(sem)
 		hw.release()
@@ -243,7 +244,11 @@ func (q *Queue) push(j *Job) {
 	if err := q.refusing(); err != nil {
 		q.skipLocked(j, err)
 	}
-	if q.opts.Bypass && q.pending.at(0) == j {
+	if q.finished {
+		// The worker has exited with the queue: complete the job from here (on the CPU, by
+		// the completion goroutine).
+		q.pump(false)
+	} else if q.opts.Bypass && q.pending.at(0) == j {
 		// P1: nothing of the queue waits ahead of j; try to submit it here. pump submits it
 		// only if its dependencies are complete or pending on this device, credits allow and
 		// the queue is not stopped; otherwise it stays for the worker.

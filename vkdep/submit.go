@@ -19,6 +19,11 @@ const maxBatch = 32
 // pushing goroutine (bypass, P1) rather than the worker. It is the one submission path of a queue:
 // bypass and worker differ only in the goroutine (P2).
 func (q *Queue) pump(inCaller bool) {
+	if q.dead == nil && q.dev.isLost.Load() {
+		// Lost, and the queue's share of it (deviceGone) has not run yet: nothing more may
+		// reach the driver.
+		q.dead = q.dev.lostErr()
+	}
 	if q.finished || q.dead != nil {
 		// No semaphore to signal any more (freed, or its device is gone): pushed jobs
 		// complete on the CPU, on the completion goroutine.
@@ -283,7 +288,12 @@ func (q *Queue) reached(counter uint64) {
 func (q *Queue) producersDone(j *Job) bool {
 	for _, f := range j.gpuDeps {
 		if !f.Completed() {
-			if !j.registered {
+			switch {
+			case f.tl.seen >= f.value:
+				// Its value is reached and its queue completes it this round (the usual
+				// case): look again next round, with a task bound once, allocation-free.
+				q.dev.waiter.post(q.recheckTask)
+			case !j.registered:
 				j.registered = true
 				f.OnDone(q.recheckFn)
 			}
@@ -374,7 +384,7 @@ func (q *Queue) maybeFinish() {
 	q.mu.Unlock()
 	q.dev.unregister(&q.tl)
 	q.dev.waiter.unwatch(&q.tl, func() {
-		q.dev.vk.DestroySemaphore(q.tl.sem)
+		q.dev.retireSemaphore(q.tl.sem)
 		q.dev.abort.put(q.abortIndex)
 		q.hw.release()
 		q.dev.removeQueue(q)

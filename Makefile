@@ -2,12 +2,15 @@
 # Debian 12 machine: `make deps` installs whatever Debian package of third_party/debian-packages.txt
 # is missing (apt-get, through sudo when not root; nothing when all are present).
 
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
 GO       ?= go
 PACKAGES := $(shell sed -e 's/\#.*//' third_party/debian-packages.txt)
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 KERNELS  := $(wildcard shaders/*.comp)
 
-.PHONY: all bench test deps shaders vet staticcheck gotest clean
+.PHONY: all bench test deps shaders vet staticcheck gotest schedules soak clean
 
 all: bench
 
@@ -15,8 +18,9 @@ all: bench
 bench: deps
 	$(GO) run ./cmd/bench $(BENCHFLAGS)
 
-## test: vet, staticcheck and the whole test suite with -race and the validation layer on.
-test: deps vet staticcheck gotest
+## test: vet, staticcheck, the whole suite with -race and the validation layer on, then the
+## 1000 random fault schedules (without -race, which would make them take ten times longer).
+test: deps vet staticcheck gotest schedules
 
 deps:
 	@command -v $(GO) >/dev/null || { echo "make deps: Go 1.26 is needed (https://go.dev/dl)"; exit 1; }
@@ -41,7 +45,14 @@ staticcheck:
 # CI (set by the CI runner) makes a missing Vulkan device a failure in every test; the suite
 # always runs with the Khronos validation layer and fails on any message.
 gotest:
-	VKDEP_VALIDATE=1 $(GO) test -race -count=1 -timeout 30m ./...
+	VKDEP_VALIDATE=1 $(GO) test -race -short -count=1 -timeout 30m ./...
+
+schedules:
+	VKDEP_VALIDATE=1 VKDEP_SCHEDULES=1000 $(GO) test -count=1 -timeout 30m -run 'TestSchedules' -v ./vkdep/ | grep -E '^(---|ok|FAIL|PASS)|schedules in|seed'
+
+## soak: a million jobs over four queues; heap and goroutines at start and end.
+soak: deps
+	VKDEP_SOAK=$${VKDEP_SOAK:-1000000} $(GO) test -count=1 -timeout 60m -run TestSoak -v ./vkdep/
 
 ## shaders: recompile the committed SPIR-V from the GLSL sources.
 shaders: $(KERNELS:.comp=.spv)

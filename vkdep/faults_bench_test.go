@@ -75,4 +75,3 @@ func BenchmarkTimeoutReport(b *testing.B) {
 	b.ReportMetric(float64(late[len(late)/2].Microseconds())/1000, "ms-late-p50")
 	b.ReportMetric(float64(late[len(late)*99/100].Microseconds())/1000, "ms-late-p99")
 }
-

@@ -52,6 +52,7 @@ type workload struct {
 
 var workloads = []workload{
 	{"submit", runSubmit},
+	{"queue", runQueue},
 }
 
 func main() {

@@ -133,6 +133,9 @@ func (q *Queue) ban(value uint64, info TimedOut) {
 		}
 	}
 	q.mu.Unlock()
+	// The abort word first (T5): cooperative work starts exiting before anyone hears of the
+	// ban; then the fence fails and the queue is killed (T2).
+	q.dev.abort.set(q.abortIndex)
 	q.tl.complete(value, err)
 	q.Kill(err)
 	q.mu.Lock()

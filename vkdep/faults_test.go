@@ -203,6 +203,11 @@ func TestFaults(t *testing.T) {
 			return vkdep.TimeoutStillRunning
 		}})
 		q.TriggerTimeout() // nothing in flight: nothing to ask about
+		// The check runs on the completion goroutine, in the order tasks were posted: a host
+		// signal seen through a fence means it has run.
+		flush, _ := r.d.NewHostTimeline("t3 flush")
+		flush.Signal(1)
+		r.wait(flush.Point(1))
 		hold, release := r.rawHold()
 		j := r.job(q, 1)
 		hold(j)

@@ -33,8 +33,7 @@ type Job struct {
 	skip       bool    // reach the value without running the work (killed, closed, failed dependency)
 	registered bool    // callbacks for its unresolved dependencies are in place
 	gpuDeps    []Fence // dependencies waited on GPU-side at submission (D4, D7)
-	bypassed   bool
-	orphan     bool // armed, never pushed, completed by Close: kept out of the pool for its late Push
+	orphan     bool    // armed, never pushed, completed by Close: kept out of the pool for its late Push
 }
 
 type jobState uint8

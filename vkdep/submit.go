@@ -165,7 +165,6 @@ func (q *Queue) flush(inCaller bool) {
 		q.ops = append(q.ops, vk.SemOp{Semaphore: sem, Value: j.value, Stage: vk.StageAllCommands})
 		q.ops = append(q.ops, j.signals...)
 		q.descs = append(q.descs, vk.SubmitDesc{Waits: waits, Cmds: uint32(len(j.cmds)), Signals: 1 + uint32(len(j.signals))})
-		j.bypassed = inCaller
 		j.registered = false // reused by producersDone
 		ran++
 		i++

@@ -254,24 +254,6 @@ VkResult vkdep_load_dispatch(uint64_t device, vkdep_dispatch *d) {
 	return VK_SUCCESS;
 }
 
-// Reports whether a device created elsewhere has the features vkdep needs enabled: 1 both, 0 none;
-// -1 timelineSemaphore missing, -2 synchronization2 missing. Vulkan has no query for the features a
-// VkDevice was created with, so this checks that the entry points exist and work on a scratch
-// timeline semaphore.
-int vkdep_device_features_ok(uint64_t phys, uint64_t device, int core_sync2) {
-	(void)phys;
-	(void)core_sync2;
-	VkDevice dev = H(VkDevice, device);
-	VkSemaphoreTypeCreateInfo ti = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
-	                                .semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE};
-	VkSemaphoreCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &ti};
-	VkSemaphore s = VK_NULL_HANDLE;
-	if (vkCreateSemaphore(dev, &ci, NULL, &s) != VK_SUCCESS)
-		return -1;
-	vkDestroySemaphore(dev, s, NULL);
-	return 1;
-}
-
 enum { STACK_SUBMITS = 32, STACK_SEMS = 128, STACK_CMDS = 128 };
 
 VkResult vkdep_queue_submit2(const vkdep_dispatch *d, uint64_t queue, uint32_t n, const vkdep_submit_desc *descs,

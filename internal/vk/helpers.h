@@ -75,7 +75,6 @@ void vkdep_physical_info(uint64_t phys, vkdep_phys_info *out);
 VkResult vkdep_create_device(uint64_t phys, uint32_t family_count, const uint32_t *families, const uint32_t *counts,
                              int core_sync2, uint32_t ext_count, const char *const *exts, uint64_t *out);
 VkResult vkdep_load_dispatch(uint64_t device, vkdep_dispatch *out);
-int vkdep_device_features_ok(uint64_t phys, uint64_t device, int core_sync2);
 
 VkResult vkdep_queue_submit2(const vkdep_dispatch *d, uint64_t queue, uint32_t n, const vkdep_submit_desc *descs,
                              const vkdep_sem_op *ops, const uint64_t *cmds, uint64_t fence);

@@ -189,9 +189,13 @@ func (q *Queue) flush(inCaller bool) {
 		q.inflight.push(j)
 	}
 	clear(q.batch)
-	last := q.inflight.at(q.inflight.len() - 1).value
-	q.submitted.Store(last)
-	q.notifySubmitted(last)
+	if err == nil {
+		// Only signals that reached the driver may be waited on by dependents (D4): after a
+		// failed submit the values are reached on the CPU, never on the semaphore.
+		last := q.inflight.at(q.inflight.len() - 1).value
+		q.submitted.Store(last)
+		q.notifySubmitted(last)
+	}
 	q.updateDeadlineLocked()
 }
 

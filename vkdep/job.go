@@ -43,10 +43,7 @@ const (
 	jobArmed              // has a value, not pushed
 	jobPushed             // owned by the queue
 	jobSubmitted          // handed to the driver (or its value's signal was)
-	jobOrphaned           // armed but never pushed when its queue closed: completed without it
 )
-
-// A job's state only moves forward; jobOrphaned stands in for jobPushed.
 
 var jobPool = sync.Pool{New: func() any { return new(Job) }}
 

@@ -365,7 +365,7 @@ func (q *Queue) Close() {
 		q.closed = true
 		for i := range q.pending.len() {
 			if j := q.pending.at(i); j.state == jobArmed {
-				j.state = jobOrphaned
+				j.state = jobPushed // completes as if pushed; its late Push is a no-op
 				j.orphan = true
 				q.stats.Pushed++ // it completes as if pushed
 				q.skipLocked(j, ErrQueueClosed)

@@ -1,29 +1,40 @@
-// Command bench measures vkdep against raw Vulkan on the default device (a GPU when present,
-// else lavapipe) and prints one table row per workload and variant.
+// Command bench measures what vkdep costs and what it wins on the default device (a GPU when
+// present, else lavapipe), against raw Vulkan and against drm_sched-style completion-gated
+// submission (each job submitted only once the job it depends on has completed).
 //
-//	go run ./cmd/bench [-device SEL] [-quick] [-workload NAME] [-validate]
+//	go run ./cmd/bench [-device SEL] [-quick] [-workload NAME] [-validate] [-format table|gobench] [-json FILE]
 //
-// Every figure is measured in the same run as its raw-Vulkan yardstick, so ratios are comparable
-// even on a noisy machine.
+// Workloads: submit and queue (empty jobs: the submission paths), chain (tiny dependent
+// dispatches alternating between two queues), pipeline (upload → SAXPY → reduction and prefix
+// sum on three queues with a DAG of dependencies → readback) and responsiveness (host signal →
+// dependent job, Kill of 10,000 queued jobs, deadline → OnTimeout). Every workload that
+// dispatches GPU work checks its results on the CPU; a wrong result is an error.
+//
+// Every figure is measured in the same run as its yardstick, so ratios are comparable even on a
+// noisy machine. Timings are never asserted.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
-	"text/tabwriter"
+	"sync"
 	"time"
 
 	"vkdep.dev/internal/gpu"
 	"vkdep.dev/vkdep"
 )
 
+// row is one figure: a variant of a workload run jobs times in elapsed (for latency rows, the
+// sum of the samples, with p50 and p99 set).
 type row struct {
 	workload, variant string
 	jobs              int
 	elapsed           time.Duration
-	ratioTo           string // variant of the same workload this row is compared with
+	ratioTo           []string // variants of the same workload this row is compared with
+	p50, p99          time.Duration
 }
 
 func (r row) nsPerJob() float64 { return float64(r.elapsed.Nanoseconds()) / float64(r.jobs) }
@@ -53,24 +64,63 @@ type workload struct {
 var workloads = []workload{
 	{"submit", runSubmit},
 	{"queue", runQueue},
+	{"chain", runChain},
+	{"pipeline", runPipeline},
+	{"responsiveness", runResponsiveness},
+}
+
+// config is the command line.
+type config struct {
+	device   string
+	quick    bool
+	only     string
+	validate bool
+	format   string // table or gobench
+	json     string // file to write the figures to, "" for none
 }
 
 func main() {
-	device := flag.String("device", "", "device: index, name substring or lavapipe (default $VKDEP_DEVICE, then the best)")
-	quick := flag.Bool("quick", false, "small job counts: the whole suite in seconds")
-	only := flag.String("workload", "", "run only this workload")
-	validate := flag.Bool("validate", false, "run with the Khronos validation layer (slow; for checking, not timing)")
+	var c config
+	flag.StringVar(&c.device, "device", "", "device: index, name substring or lavapipe (default $VKDEP_DEVICE, then the best)")
+	flag.BoolVar(&c.quick, "quick", false, "small job counts: the whole suite in seconds")
+	flag.StringVar(&c.only, "workload", "", "run only this workload (submit, queue, chain, pipeline, responsiveness)")
+	flag.BoolVar(&c.validate, "validate", false, "run with the Khronos validation layer (slow; for checking, not timing)")
+	flag.StringVar(&c.format, "format", "table", "output format: table or gobench")
+	flag.StringVar(&c.json, "json", "", "also write every figure as JSON to this file")
 	flag.Parse()
-	if err := run(*device, *quick, *only, *validate); err != nil {
+	if err := run(c, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(device string, quick bool, only string, validate bool) error {
-	var msgs []string
-	d, err := vkdep.Open(vkdep.Options{Device: device, Validate: validate, AppName: "vkdep bench",
-		OnValidation: func(m vkdep.ValidationMessage) { msgs = append(msgs, m.String()) }})
+// run runs the suite c selects on the device it names, prints the figures to w, and writes the
+// JSON file if asked. It returns an error when a workload fails or finds a wrong result, or when
+// the validation layer complained.
+func run(c config, w io.Writer) (err error) {
+	if c.format == "" {
+		c.format = "table"
+	}
+	if c.format != "table" && c.format != "gobench" {
+		return fmt.Errorf("unknown -format %q (table or gobench)", c.format)
+	}
+	known := c.only == ""
+	for _, wl := range workloads {
+		known = known || wl.name == c.only
+	}
+	if !known {
+		return fmt.Errorf("unknown -workload %q", c.only)
+	}
+	var (
+		mu   sync.Mutex
+		msgs []string
+	)
+	d, err := vkdep.Open(vkdep.Options{Device: c.device, Validate: c.validate, AppName: "vkdep bench",
+		OnValidation: func(m vkdep.ValidationMessage) {
+			mu.Lock()
+			msgs = append(msgs, m.String())
+			mu.Unlock()
+		}})
 	if err != nil {
 		return err
 	}
@@ -79,18 +129,19 @@ func run(device string, quick bool, only string, validate bool) error {
 		d.Close(context.Background())
 		return err
 	}
-	e := &env{dev: d, g: g, quick: quick}
+	e := &env{dev: d, g: g, quick: c.quick}
+	date := time.Now().UTC()
 	var rows []row
-	for _, w := range workloads {
-		if only != "" && only != w.name {
+	for _, wl := range workloads {
+		if c.only != "" && c.only != wl.name {
 			continue
 		}
-		r, err := w.run(e)
-		if err != nil {
-			err = fmt.Errorf("%s: %w", w.name, err)
-		}
+		r, err := wl.run(e)
 		rows = append(rows, r...)
 		if err != nil {
+			err = fmt.Errorf("%s: %w", wl.name, err)
+			// Let the device finish what it was given before freeing what it uses.
+			g.VK.WaitIdle()
 			g.Close()
 			d.Close(context.Background())
 			return err
@@ -100,27 +151,21 @@ func run(device string, quick bool, only string, validate bool) error {
 	if err := d.Close(context.Background()); err != nil {
 		return err
 	}
-	print(d.Info(), rows)
+	info := d.Info()
+	if c.format == "gobench" {
+		printGobench(w, info, date, rows)
+	} else {
+		printTable(w, info, date, rows)
+	}
+	if c.json != "" {
+		if err := writeJSON(c.json, info, date, c, rows); err != nil {
+			return err
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(msgs) > 0 {
 		return fmt.Errorf("%d validation messages, first: %s", len(msgs), msgs[0])
 	}
 	return nil
-}
-
-func print(info vkdep.DeviceInfo, rows []row) {
-	fmt.Printf("device: %s\ndate:   %s\n\n", info, time.Now().UTC().Format(time.RFC3339))
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\tvariant\tjobs\tjobs/s\tns/job\tratio\t")
-	base := map[string]row{}
-	for _, r := range rows {
-		base[r.workload+"/"+r.variant] = r
-	}
-	for _, r := range rows {
-		ratio := ""
-		if b, ok := base[r.workload+"/"+r.ratioTo]; ok && r.ratioTo != "" {
-			ratio = fmt.Sprintf("%.2f× %s", r.jobsPerSec()/b.jobsPerSec(), r.ratioTo)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.0f\t%s\t\n", r.workload, r.variant, r.jobs, r.jobsPerSec(), r.nsPerJob(), ratio)
-	}
-	tw.Flush()
 }

@@ -70,6 +70,6 @@ func runSubmit(e *env) ([]row, error) {
 			return rows, fmt.Errorf("host point %d: %w", i+1, err)
 		}
 	}
-	rows = append(rows, row{workload: "round-trip", variant: "host-signal→fence", jobs: n, elapsed: time.Since(start), ratioTo: "raw"})
+	rows = append(rows, row{workload: "round-trip", variant: "host-signal→fence", jobs: n, elapsed: time.Since(start), ratioTo: []string{"raw"}})
 	return rows, nil
 }

@@ -61,6 +61,24 @@
 // User space cannot cancel GPU work: a Vulkan device has no way to stop a submitted batch. Kill
 // and Close complete what has not reached the GPU; what has, runs to its end.
 //
+// # Timeouts and hung work
+//
+// With QueueOptions.JobTimeout, the completion goroutine watches each queue's oldest submitted job
+// (no timer goroutines). Past the timeout, OnTimeout decides: still running (re-arm), signalled, or
+// ban — the default: the job's fence completes with ErrTimedOut at once and the queue is killed.
+//
+// That is as far as a user-space timeout can go. The timed-out work may still be running on the GPU,
+// so its release hook waits until its value is really reached (or the device is lost), and whatever
+// waits for it on the GPU — its own queue's later jobs, dependents on other queues, and, where
+// several queues share one VkQueue (lavapipe has exactly one), every job queued behind it in the
+// driver — stays blocked until it ends. vkdep does not pretend otherwise.
+//
+// Long GPU work can make itself killable: each queue has an abort word (Queue.AbortWord), a 32-bit
+// word in host-visible memory that vkdep sets when the queue is banned or killed. A shader that polls
+// it and exits early lets its value land at once; the release hook runs, and the queues stuck behind
+// it move again. On a device with several VkQueues, give latency-critical queues their own
+// (QueueOptions.VkQueue) so that hung work elsewhere cannot stall them.
+//
 // The numbered contract (L1, D4, O5…) this package implements is kept with the project; its tests
 // are named after those numbers.
 package vkdep

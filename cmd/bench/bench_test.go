@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"vkdep.dev/internal/vktest"
+	"vkdep.dev/vkdep"
+)
+
+// TestQuickSuite runs the program's suite with -quick in-process on the default device (or
+// VKDEP_DEVICE's): every workload checks its results on the CPU and fails the run on a wrong one.
+// It checks the JSON file and the gobench lines, never a timing. With -short it runs the chain
+// workload only, under the validation layer.
+func TestQuickSuite(t *testing.T) {
+	c := config{device: os.Getenv("VKDEP_DEVICE"), quick: true, format: "gobench", json: filepath.Join(t.TempDir(), "bench.json")}
+	want := make([]string, 0, len(workloads))
+	for _, w := range workloads {
+		want = append(want, w.name)
+	}
+	if testing.Short() {
+		c.only, c.validate = "chain", true
+		want = []string{"chain"}
+	}
+	var out bytes.Buffer
+	err := run(c, &out)
+	if errors.Is(err, vkdep.ErrNoDevice) && vktest.SkipAllowed() {
+		t.Skipf("no Vulkan device, skipped because VKDEP_SKIP_NO_DEVICE=1: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	t.Logf("\n%s", out.String())
+
+	// The JSON: valid, with the device and date, and figures of every workload run.
+	data, err := os.ReadFile(c.json)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, data)
+	}
+	if rep.Device == "" || rep.Driver == "" || rep.Date == "" {
+		t.Errorf("JSON lacks the device, driver or date: %+v", rep)
+	}
+	workloadOf := map[string]string{ // figure workloads that belong to a suite workload
+		"submit": "submit", "round-trip": "submit", "burst64": "queue", "chain": "chain", "pipeline": "pipeline",
+		"host-signal": "responsiveness", "kill-10k": "responsiveness", "timeout": "responsiveness",
+	}
+	seen := map[string]bool{}
+	for _, f := range rep.Figures {
+		w, ok := workloadOf[f.Workload]
+		if !ok {
+			t.Errorf("figure of unknown workload %q", f.Workload)
+		}
+		seen[w] = true
+		if f.Variant == "" || f.Jobs <= 0 || f.NsPerJob <= 0 || f.JobsPerSec <= 0 {
+			t.Errorf("incomplete figure %+v", f)
+		}
+		if (f.Ratio != 0) != (f.RelativeTo != "") {
+			t.Errorf("figure %s/%s: ratio %v relative to %q", f.Workload, f.Variant, f.Ratio, f.RelativeTo)
+		}
+		for _, r := range f.Ratios {
+			if r.Ratio <= 0 || r.RelativeTo == "" {
+				t.Errorf("figure %s/%s: bad ratio %+v", f.Workload, f.Variant, r)
+			}
+		}
+	}
+	for _, w := range want {
+		if !seen[w] {
+			t.Errorf("JSON has no figure of workload %s", w)
+		}
+	}
+	// The chain compares with both yardsticks.
+	for _, f := range rep.Figures {
+		if f.Workload == "chain" && f.Variant == "vkdep (GPU-side waits)" && len(f.Ratios) != 2 {
+			t.Errorf("chain figure %+v: want ratios to raw and to completion-gated", f)
+		}
+	}
+
+	// The gobench lines: name, iterations, then value-unit pairs.
+	lines := 0
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if !strings.HasPrefix(line, "Benchmark") {
+			if k, _, ok := strings.Cut(line, ":"); !ok || strings.ContainsAny(k, " \t") {
+				t.Errorf("gobench: line %q is neither a benchmark nor a key: value", line)
+			}
+			continue
+		}
+		lines++
+		fields := strings.Fields(line)
+		if len(fields) < 4 || len(fields)%2 != 0 {
+			t.Errorf("gobench: %q: want name, iterations and value-unit pairs", line)
+			continue
+		}
+		if n, err := strconv.Atoi(fields[1]); err != nil || n <= 0 {
+			t.Errorf("gobench: %q: iterations %q", line, fields[1])
+		}
+		for i := 2; i < len(fields); i += 2 {
+			if _, err := strconv.ParseFloat(fields[i], 64); err != nil {
+				t.Errorf("gobench: %q: value %q: %v", line, fields[i], err)
+			}
+		}
+	}
+	if lines != len(rep.Figures) {
+		t.Errorf("gobench has %d benchmark lines, JSON %d figures", lines, len(rep.Figures))
+	}
+}

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,10 +18,11 @@ import (
 
 // TestQuickSuite runs the program's suite with -quick in-process on the default device (or
 // VKDEP_DEVICE's): every workload checks its results on the CPU and fails the run on a wrong one.
-// It checks the JSON file and the gobench lines, never a timing. With -short it runs the chain
+// It checks the JSON file, the SVG chart and the gobench lines, never a timing. With -short it runs the chain
 // workload only, under the validation layer.
 func TestQuickSuite(t *testing.T) {
 	c := config{device: os.Getenv("VKDEP_DEVICE"), quick: true, format: "gobench", json: filepath.Join(t.TempDir(), "bench.json")}
+	c.svg = filepath.Join(filepath.Dir(c.json), "bench.svg")
 	want := make([]string, 0, len(workloads))
 	for _, w := range workloads {
 		want = append(want, w.name)
@@ -85,6 +88,8 @@ func TestQuickSuite(t *testing.T) {
 		}
 	}
 
+	checkSVG(t, c.svg, rep.Figures)
+
 	// The gobench lines: name, iterations, then value-unit pairs.
 	lines := 0
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
@@ -111,5 +116,65 @@ func TestQuickSuite(t *testing.T) {
 	}
 	if lines != len(rep.Figures) {
 		t.Errorf("gobench has %d benchmark lines, JSON %d figures", lines, len(rep.Figures))
+	}
+}
+
+// checkSVG checks that the chart at path is well-formed XML with an svg root and a bar for
+// every figure that has a ratio.
+func checkSVG(t *testing.T, path string, figures []jsonFigure) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	root := ""
+	bars := map[string]int{} // data-figure of each bar rect
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG is not well-formed XML: %v\n%s", err, data)
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		if root == "" {
+			root = se.Name.Local
+		}
+		if se.Name.Local != "rect" {
+			continue
+		}
+		var class, figure string
+		for _, a := range se.Attr {
+			switch a.Name.Local {
+			case "class":
+				class = a.Value
+			case "data-figure":
+				figure = a.Value
+			}
+		}
+		if class == "bar" {
+			bars[figure]++
+		}
+	}
+	if root != "svg" {
+		t.Errorf("SVG root element is %q, want svg", root)
+	}
+	want := 0
+	for _, f := range figures {
+		if len(f.Ratios) == 0 {
+			continue
+		}
+		want += len(f.Ratios)
+		if n := bars[f.Workload+"/"+f.Variant]; n != len(f.Ratios) {
+			t.Errorf("SVG has %d bars for %s/%s, want one per ratio (%d)", n, f.Workload, f.Variant, len(f.Ratios))
+		}
+	}
+	if got := strings.Count(string(data), "<rect class=\"bar\""); got != want || want == 0 {
+		t.Errorf("SVG has %d bar rects, want %d (one per ratio, at least one)", got, want)
 	}
 }

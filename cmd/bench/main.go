@@ -2,7 +2,7 @@
 // present, else lavapipe), against raw Vulkan and against drm_sched-style completion-gated
 // submission (each job submitted only once the job it depends on has completed).
 //
-//	go run ./cmd/bench [-device SEL] [-quick] [-workload NAME] [-validate] [-format table|gobench] [-json FILE]
+//	go run ./cmd/bench [-device SEL] [-quick] [-workload NAME] [-validate] [-format table|gobench] [-json FILE] [-svg FILE]
 //
 // Workloads: submit and queue (empty jobs: the submission paths), chain (tiny dependent
 // dispatches alternating between two queues), pipeline (upload → SAXPY → reduction and prefix
@@ -77,6 +77,7 @@ type config struct {
 	validate bool
 	format   string // table or gobench
 	json     string // file to write the figures to, "" for none
+	svg      string // file to write a bar chart of the ratios to, "" for none
 }
 
 func main() {
@@ -87,6 +88,7 @@ func main() {
 	flag.BoolVar(&c.validate, "validate", false, "run with the Khronos validation layer (slow; for checking, not timing)")
 	flag.StringVar(&c.format, "format", "table", "output format: table or gobench")
 	flag.StringVar(&c.json, "json", "", "also write every figure as JSON to this file")
+	flag.StringVar(&c.svg, "svg", "", "also write an SVG bar chart of the ratios to this file")
 	flag.Parse()
 	if err := run(c, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -159,6 +161,11 @@ func run(c config, w io.Writer) (err error) {
 	}
 	if c.json != "" {
 		if err := writeJSON(c.json, info, date, c, rows); err != nil {
+			return err
+		}
+	}
+	if c.svg != "" {
+		if err := writeSVG(c.svg, info, date, rows); err != nil {
 			return err
 		}
 	}

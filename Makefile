@@ -10,7 +10,7 @@ PACKAGES := $(shell sed -e 's/\#.*//' third_party/debian-packages.txt)
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 KERNELS  := $(wildcard shaders/*.comp)
 
-.PHONY: all bench test deps shaders vet staticcheck gotest schedules soak clean
+.PHONY: all bench test deps shaders vet staticcheck gotest schedules benchcheck soak clean
 
 all: bench
 
@@ -19,8 +19,9 @@ bench: deps
 	$(GO) run ./cmd/bench $(BENCHFLAGS)
 
 ## test: vet, staticcheck, the whole suite with -race and the validation layer on, then the
-## 1000 random fault schedules (without -race, which would make them take ten times longer).
-test: deps vet staticcheck gotest schedules
+## 1000 random fault schedules (without -race, which would make them take ten times longer) and
+## the benchmark suite's -quick run (results checked, JSON, gobench lines and SVG parsed back).
+test: deps vet staticcheck gotest schedules benchcheck
 
 deps:
 	@command -v $(GO) >/dev/null || { echo "make deps: Go 1.26 is needed (https://go.dev/dl)"; exit 1; }
@@ -49,6 +50,9 @@ gotest:
 
 schedules:
 	VKDEP_VALIDATE=1 VKDEP_SCHEDULES=1000 $(GO) test -count=1 -timeout 30m -run 'TestSchedules' -v ./vkdep/ | grep -E '^(---|ok|FAIL|PASS)|schedules in|seed'
+
+benchcheck:
+	$(GO) test -count=1 -run TestQuickSuite ./cmd/bench/
 
 ## soak: a million jobs over four queues; heap and goroutines at start and end.
 soak: deps

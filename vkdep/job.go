@@ -32,6 +32,7 @@ type Job struct {
 	err        error   // what the fence completes with; fixed before the value can be reached
 	skip       bool    // reach the value without running the work (killed, closed, failed dependency)
 	registered bool    // callbacks for its unresolved dependencies are in place
+	waitingOn  int     // 1 + index of the GPU-side producer a completion callback is set on (D7)
 	gpuDeps    []Fence // dependencies waited on GPU-side at submission (D4, D7)
 	orphan     bool    // armed, never pushed, completed by Close: kept out of the pool for its late Push
 }

@@ -165,7 +165,6 @@ func (q *Queue) flush(inCaller bool) {
 		q.ops = append(q.ops, vk.SemOp{Semaphore: sem, Value: j.value, Stage: vk.StageAllCommands})
 		q.ops = append(q.ops, j.signals...)
 		q.descs = append(q.descs, vk.SubmitDesc{Waits: waits, Cmds: uint32(len(j.cmds)), Signals: 1 + uint32(len(j.signals))})
-		j.registered = false // reused by producersDone
 		ran++
 		i++
 	}
@@ -289,15 +288,17 @@ func (q *Queue) reached(counter uint64) {
 // taking a producer's error as j's (D7). If one has not — its value was reached, but its
 // completion is still being processed, or it is being failed without the GPU — j waits for it.
 func (q *Queue) producersDone(j *Job) bool {
-	for _, f := range j.gpuDeps {
+	for i, f := range j.gpuDeps {
 		if !f.Completed() {
 			switch {
 			case f.tl.seen >= f.value:
 				// Its value is reached and its queue completes it this round (the usual
 				// case): look again next round, with a task bound once, allocation-free.
 				q.dev.waiter.post(q.recheckTask)
-			case !j.registered:
-				j.registered = true
+			case j.waitingOn != i+1:
+				// Once per producer: after this one completes, another may be the one
+				// still pending, and it needs its own callback.
+				j.waitingOn = i + 1
 				f.OnDone(q.recheckFn)
 			}
 			return false

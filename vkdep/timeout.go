@@ -133,11 +133,11 @@ func (q *Queue) ban(value uint64, info TimedOut) {
 		}
 	}
 	q.mu.Unlock()
-	// The abort word first (T5): cooperative work starts exiting before anyone hears of the
-	// ban; then the fence fails and the queue is killed (T2).
-	q.dev.abort.set(q.abortIndex)
-	q.tl.complete(value, err)
+	// The queue is killed (which sets the abort word, T5) before the fence fails, so that
+	// whoever sees the failure also sees a queue that refuses new work. The killed jobs' values
+	// land behind the hung one, so they still complete after it (O2).
 	q.Kill(err)
+	q.tl.complete(value, err)
 	q.mu.Lock()
 	q.updateDeadlineLocked()
 	q.mu.Unlock()

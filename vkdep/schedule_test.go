@@ -241,7 +241,10 @@ func (s *schedule) run() {
 	for _, q := range s.queues {
 		q.Start()
 	}
-	if lossAt >= 0 && !s.lost {
+	s.mu.Lock()
+	lost := s.lost
+	s.mu.Unlock()
+	if lossAt >= 0 && !lost {
 		s.injectLoss()
 		s.submit(jobs)
 	}

@@ -18,9 +18,12 @@ func TestBadInput(t *testing.T) {
 		run  func(t *testing.T, r *rig, q *vkdep.Queue)
 	}{
 		{"push_twice_panics", func(t *testing.T, r *rig, q *vkdep.Queue) {
+			hold, release := r.rawHold() // keeps the job from being recycled meanwhile
 			j := r.job(q, 1)
+			hold(j)
 			r.submit(q, j)
 			mustPanic(t, "pushed twice", j.Push)
+			release()
 		}},
 		{"push_out_of_arm_order_panics", func(t *testing.T, r *rig, q *vkdep.Queue) {
 			a, b := r.job(q, 1), r.job(q, 2)

@@ -855,9 +855,14 @@ func TestSemantics(t *testing.T) {
 		r := newRig(t)
 		q := r.queue(vkdep.QueueOptions{Name: "e2"})
 		other := r.queue(vkdep.QueueOptions{Name: "other"})
+		// Held on the GPU, so the queue cannot have recycled the job when it is pushed again
+		// (touching a job after Push is the caller's error; this shows it is caught).
+		hold, release := r.rawHold()
 		j := r.job(q, 1)
+		hold(j)
 		r.submit(q, j)
 		mustPanic(t, "pushed twice", j.Push)
+		release()
 		mustPanic(t, "not made by Queue.NewJob", func() { (&vkdep.Job{}).Push() })
 		mustPanic(t, "Submit of a job", func() { other.Submit(r.job(q, 2)) })
 		z := q.NewJob()

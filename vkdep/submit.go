@@ -94,11 +94,11 @@ func (q *Queue) resolve(j *Job) (ready bool, failed error) {
 		ready = false
 	}
 	if !ready && !j.registered {
+		// Every dependency gets its wake-ups, without looking at it again: one that completed
+		// since the loop above still calls back (OnDone of a completed fence does), where
+		// skipping it would lose the only wake-up the job was going to get.
 		j.registered = true
 		for _, f := range j.deps {
-			if f.Completed() {
-				continue
-			}
 			if p := f.tl.queue; p != nil && p.dev == q.dev {
 				p.onSubmitted(f.value, q)
 			}

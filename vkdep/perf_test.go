@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"vkdep.dev/internal/vk"
 	"vkdep.dev/internal/vktest"
 	"vkdep.dev/vkdep"
 )
@@ -57,30 +56,13 @@ func BenchmarkCostPerJobVsRaw(b *testing.B) {
 
 func costPerJobVsRaw(b *testing.B) {
 	d := vktest.OpenBench(b)
-	g := rawDevice(b, d)
-	sem, err := g.Timeline()
-	if err != nil {
-		b.Fatal(err)
-	}
-	hw := d.VkQueues()[0]
-	ops := []vk.SemOp{{Semaphore: sem, Stage: vk.StageAllCommands}}
-	desc := []vk.SubmitDesc{{Signals: 1}}
-	var v uint64
+	r := newRawTimeline(b, d)
 	raw := func(n int) time.Duration {
 		start := time.Now()
 		for range n {
-			v++
-			ops[0].Value = v
-			hw.Lock.Lock()
-			err := g.VK.Submit(vk.Queue(hw.Handle), desc, ops, nil)
-			hw.Lock.Unlock()
-			if err != nil {
-				b.Fatal(err)
-			}
+			r.submit()
 		}
-		if err := g.VK.Wait(false, []vk.Semaphore{sem}, []uint64{v}, uint64(time.Minute), 0, nil); err != nil {
-			b.Fatal(err)
-		}
+		r.wait()
 		return time.Since(start)
 	}
 	viaQueue := func(q *vkdep.Queue, n int) time.Duration {

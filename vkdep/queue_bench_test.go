@@ -128,34 +128,16 @@ func BenchmarkBurstBatched(b *testing.B) {
 // of burstLen submits each signalling the next value of a timeline, then a host wait for the
 // burst's last value. One op is one job.
 func BenchmarkBurstRawPerJob(b *testing.B) {
-	d := vktest.OpenBench(b)
-	g := rawDevice(b, d)
-	sem, err := g.Timeline()
-	if err != nil {
-		b.Fatal(err)
-	}
-	q := d.VkQueues()[0]
-	ops := []vk.SemOp{{Semaphore: sem, Stage: vk.StageAllCommands}}
-	desc := []vk.SubmitDesc{{Signals: 1}}
-	sems, vals := []vk.Semaphore{sem}, []uint64{0}
+	r := newRawTimeline(b, vktest.OpenBench(b))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for done := 0; done < b.N; {
 		n := min(burstLen, b.N-done)
-		for k := range n {
-			ops[0].Value = uint64(done + k + 1)
-			q.Lock.Lock()
-			err := g.VK.Submit(vk.Queue(q.Handle), desc, ops, nil)
-			q.Lock.Unlock()
-			if err != nil {
-				b.Fatal(err)
-			}
+		for range n {
+			r.submit()
 		}
 		done += n
-		vals[0] = uint64(done)
-		if err := g.VK.Wait(false, sems, vals, uint64(time.Minute), 0, nil); err != nil {
-			b.Fatal(err)
-		}
+		r.wait()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"runtime/pprof"
 	"runtime/trace"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"vkdep.dev/internal/vk"
+	"vkdep.dev/internal/vktest"
 	"vkdep.dev/vkdep"
 )
 
@@ -277,4 +279,49 @@ func TestSkippedJobPassesSemaphores(t *testing.T) {
 	for _, s := range []vk.Semaphore{acquire, present} {
 		dev.DestroySemaphore(s)
 	}
+}
+
+// TestLogger shows that vkdep's diagnostics go to the slog.Logger of the options, with the queue
+// named, and the queue's own Logger overrides the device's.
+func TestLogger(t *testing.T) {
+	var devLog, qLog bytes.Buffer
+	var mu sync.Mutex
+	handler := func(buf *bytes.Buffer) *slog.Logger {
+		return slog.New(slog.NewJSONHandler(&lockedWriter{mu: &mu, w: buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	d, _ := vktest.OpenWith(t, vkdep.Options{Logger: handler(&devLog)})
+	a, err := d.NewQueue(vkdep.QueueOptions{Name: "logged"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.NewQueue(vkdep.QueueOptions{Name: "own-logger", Logger: handler(&qLog)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Kill(errors.New("log me"))
+	a.Close()
+	b.Close()
+	<-a.Done()
+	<-b.Done()
+	mu.Lock()
+	defer mu.Unlock()
+	for _, want := range []string{`"msg":"vkdep: queue created","queue":"logged"`, `"msg":"vkdep: queue killed","queue":"logged","cause":"log me"`, `"msg":"vkdep: queue finished","queue":"logged"`} {
+		if !strings.Contains(devLog.String(), want) {
+			t.Errorf("device log lacks %s:\n%s", want, devLog.String())
+		}
+	}
+	if strings.Contains(devLog.String(), "own-logger") || !strings.Contains(qLog.String(), `"queue":"own-logger"`) {
+		t.Errorf("a queue's Logger does not take its messages:\ndevice: %s\nqueue: %s", devLog.String(), qLog.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -189,6 +189,8 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	}
 	d.addQueue(q)
 	go q.worker()
+	q.log.Debug("vkdep: queue created", "queue", opts.Name, "vkqueue", q.hwPos+1, "family", hw.family,
+		"credits", q.credits, "bypass", opts.Bypass, "job_timeout", opts.JobTimeout)
 	return q, nil
 }
 

@@ -436,6 +436,7 @@ func (q *Queue) maybeFinish() {
 		return
 	}
 	q.finished = true
+	pushed := q.stats.Pushed
 	q.mu.Unlock()
 	q.dev.unregister(&q.tl)
 	q.dev.waiter.unwatch(&q.tl, func() {
@@ -443,6 +444,7 @@ func (q *Queue) maybeFinish() {
 		q.dev.abort.put(q.abortIndex)
 		q.hw.release()
 		q.dev.removeQueue(q)
+		q.log.Debug("vkdep: queue finished", "queue", q.opts.Name, "jobs", pushed)
 		close(q.done)
 	})
 }

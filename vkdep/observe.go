@@ -31,8 +31,7 @@ func stamp(ns int64) time.Time {
 	return epoch.Add(time.Duration(ns))
 }
 
-// JobRecord is the life of one job, as a job observer sees it once the job's fence has
-// completed. A phase the job never reached has a zero time: a killed or skipped job is never
+// JobRecord is the life of one job, as a job observer sees it when the job's fence completes. A phase the job never reached has a zero time: a killed or skipped job is never
 // Ready or Submitted.
 type JobRecord struct {
 	Queue   string // the queue's name
@@ -55,8 +54,9 @@ type JobRecord struct {
 type observer struct{ fn func(JobRecord) }
 
 // Observe calls fn with the record of every job of the device whose fence completes from now on,
-// until the returned stop function is called. fn runs on the device's completion goroutine, after
-// the job's fence has completed and before its release hook; it must not block. Several observers
+// until the returned stop function is called. fn runs on the device's completion goroutine just
+// before the job's fence completes (so a goroutine woken by the fence finds the record already
+// delivered), and before its release hook; it must not block or wait on fences. Several observers
 // may be active; stop is idempotent. Observing costs nothing while no observer is set.
 func (d *Device) Observe(fn func(JobRecord)) (stop func()) {
 	o := &observer{fn}

@@ -186,7 +186,7 @@ func TestWaitSubmitted(t *testing.T) {
 	gpuWait, gpuRelease := r.held("ws-gpu")
 	j := r.job(q, 1)
 	j.AddDependency(h.Point(1)) // held on the CPU (D5)
-	gpuWait(j)                 // then held on the GPU
+	gpuWait(j)                  // then held on the GPU
 	f := r.submit(q, j)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

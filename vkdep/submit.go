@@ -352,6 +352,16 @@ func (q *Queue) producersDone(j *Job) bool {
 // retire completes the jobs' fences, in order, then runs their release hooks and recycles them.
 // Completion goroutine only.
 func (q *Queue) retire(jobs []*Job) {
+	// Observers see a job's record before its fence completes, so a record is there by the time
+	// anybody waiting on the fence wakes up.
+	if obs := q.dev.loadObservers(); len(obs) > 0 {
+		for _, j := range jobs {
+			rec := q.record(j)
+			for _, o := range obs {
+				o.fn(rec)
+			}
+		}
+	}
 	for i := 0; i < len(jobs); {
 		k := i
 		for k+1 < len(jobs) && sameErr(jobs[k+1].err, jobs[i].err) {
@@ -360,12 +370,8 @@ func (q *Queue) retire(jobs []*Job) {
 		q.tl.complete(jobs[k].value, jobs[i].err)
 		i = k + 1
 	}
-	obs := q.dev.loadObservers()
 	for _, j := range jobs {
 		j.phase("done")
-		for _, o := range obs {
-			o.fn(q.record(j))
-		}
 		if j.release != nil {
 			if j.trace != nil {
 				trace.WithRegion(j.trace.ctx, "vkdep.release", j.release)

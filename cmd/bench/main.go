@@ -187,11 +187,12 @@ func run(c config, w io.Writer) (err error) {
 			return err
 		}
 		_, dropped := rec.Records()
-		fmt.Fprintf(w, "job timeline: %s (Chrome/Perfetto trace JSON), %s (SVG)", c.trace, svg)
+		// On standard error: standard output may be gobench lines that tools parse.
+		fmt.Fprintf(os.Stderr, "job timeline: %s (Chrome/Perfetto trace JSON), %s (SVG)", c.trace, svg)
 		if dropped > 0 {
-			fmt.Fprintf(w, "; the first %d jobs only, %d more dropped", traceLimit, dropped)
+			fmt.Fprintf(os.Stderr, "; the first %d jobs only, %d more dropped", traceLimit, dropped)
 		}
-		fmt.Fprintln(w)
+		fmt.Fprintln(os.Stderr)
 	}
 	mu.Lock()
 	defer mu.Unlock()

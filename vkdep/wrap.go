@@ -114,11 +114,11 @@ func Wrap(opts WrapOptions) (*Device, error) {
 		return nil, errors.New("vkdep: WrapOptions.Queues is empty: give vkdep at least one VkQueue (family, index) of the device")
 	}
 	p := vk.QueryPhysical(vk.PhysicalDevice(opts.PhysicalDevice))
-	if err := checkWrapFeatures(p, opts); err != nil {
-		return nil, err
-	}
 	hw, families, err := wrapQueues(p, opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkWrapFeatures(p, opts); err != nil {
 		return nil, err
 	}
 	dev, err := vk.WrapDevice(p, opts.Device, families)

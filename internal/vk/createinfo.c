@@ -10,8 +10,9 @@ int vkdep_read_create_info(uintptr_t create_info, vkdep_enabled *out) {
 		return -1;
 	// The features may come in any of the structs that carry them: the Vulkan 1.2/1.3 feature
 	// blocks, or the per-feature structs promoted from VK_KHR_timeline_semaphore and
-	// VK_KHR_synchronization2 (VUID-VkDeviceCreateInfo-pNext-02830 forbids mixing a VulkanXYFeatures
-	// block with the per-feature structs it covers, so at most one of each pair is present).
+	// VK_KHR_synchronization2 (VUID-VkDeviceCreateInfo-pNext-02830 and -06532 forbid chaining a
+	// VulkanXYFeatures block together with the per-feature structs it covers, so at most one of
+	// each pair is present).
 	int n = 0;
 	for (const VkBaseInStructure *s = ci->pNext; s; s = s->pNext) {
 		if (++n > MAX_CHAIN)

@@ -71,7 +71,10 @@ func ExampleWrap() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("job value %d: completed %v, err %v\n", f.Value(), f.Completed(), f.Wait(context.Background()))
+	// The semaphore reached the value on the GPU; the fence completes on vkdep's completion
+	// goroutine right after.
+	err = f.Wait(context.Background())
+	fmt.Printf("job value %d: completed %v, err %v\n", f.Value(), f.Completed(), err)
 
 	if err := d.Close(context.Background()); err != nil {
 		fmt.Println(err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -105,7 +106,8 @@ type DeviceInfo struct {
 	Usable  bool
 	Missing string
 	// Validation says what validation the device was opened with: "off", or the layer and
-	// its version, with "+ synchronization" when synchronization validation is on.
+	// its version, with "+ synchronization" when synchronization validation is on. For a
+	// wrapped device it is "application", whose instance decides (see Wrap).
 	Validation string
 }
 
@@ -180,13 +182,15 @@ func describe(index int, p vk.PhysicalInfo) DeviceInfo {
 // completes the fences of every queue and host timeline of the device. Methods are safe for
 // concurrent use (E3).
 type Device struct {
-	log    *slog.Logger
-	inst   *vk.InstanceObj // nil for a wrapped device
-	vk     *vk.Device
-	info   DeviceInfo
-	hw     []*hwQueue
-	waiter *waiter
-	abort  *abortWords
+	log  *slog.Logger
+	inst *vk.InstanceObj // nil for a wrapped device
+	// appInstance is the application's VkInstance of a wrapped device; vkdep never destroys it.
+	appInstance uint64
+	vk          *vk.Device
+	info        DeviceInfo
+	hw          []*hwQueue
+	waiter      *waiter
+	abort       *abortWords
 
 	mu        sync.Mutex
 	graveyard []vk.Semaphore // semaphores of finished queues, destroyed at Close
@@ -222,8 +226,33 @@ type hwQueue struct {
 	family, index uint32
 	flags         uint32
 	handle        vk.Queue
-	mu            sync.Mutex
+	mu            queueLock
 	users         atomic.Int32 // vkdep queues bound to it
+}
+
+// queueLock is a VkQueue's host-synchronisation lock: its own mutex (Open, and Wrap without an
+// application lock), or the lock the application already holds around its own submits to that
+// VkQueue (WrapQueue.Lock), so that vkdep and the application exclude each other with one lock.
+// Its zero value is an unlocked mutex.
+type queueLock struct {
+	own sync.Mutex
+	app sync.Locker // nil: use own
+}
+
+func (l *queueLock) Lock() {
+	if l.app != nil {
+		l.app.Lock()
+		return
+	}
+	l.own.Lock()
+}
+
+func (l *queueLock) Unlock() {
+	if l.app != nil {
+		l.app.Unlock()
+		return
+	}
+	l.own.Unlock()
 }
 
 func (h *hwQueue) release() { h.users.Add(-1) }
@@ -378,7 +407,13 @@ func Open(opts Options) (*Device, error) {
 			info.Validation += " + synchronization"
 		}
 	}
-	d, err := newDevice(dev, info, reqs, opts)
+	var hw []*hwQueue
+	for _, r := range reqs {
+		for i := range r.Count {
+			hw = append(hw, &hwQueue{family: r.Family, index: i, flags: familyFlags(p, r.Family), handle: dev.Queue(r.Family, i)})
+		}
+	}
+	d, err := newDevice(dev, info, hw, opts.Logger)
 	if err != nil {
 		dev.Destroy()
 		inst.Destroy()
@@ -443,17 +478,14 @@ func choose(phys []vk.PhysicalInfo, sel string) (int, error) {
 	return 0, firstErr
 }
 
-func newDevice(dev *vk.Device, info DeviceInfo, reqs []vk.QueueRequest, opts Options) (*Device, error) {
-	log := opts.Logger
+// newDevice builds the vkdep Device over dev and its VkQueues hw (Open's or Wrap's) and starts
+// the completion goroutine. On error nothing of vkdep's is left on dev; dev itself is the
+// caller's.
+func newDevice(dev *vk.Device, info DeviceInfo, hw []*hwQueue, log *slog.Logger) (*Device, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &Device{log: log, vk: dev, info: info}
-	for _, r := range reqs {
-		for i := range r.Count {
-			d.hw = append(d.hw, &hwQueue{family: r.Family, index: i, flags: familyFlags(dev.Physical, r.Family), handle: dev.Queue(r.Family, i)})
-		}
-	}
+	d := &Device{log: log, vk: dev, info: info, hw: hw}
 	abort, err := newAbortWords(dev)
 	if err != nil {
 		return nil, err
@@ -497,6 +529,8 @@ func (d *Device) Handles() Handles {
 	h := Handles{PhysicalDevice: uint64(d.vk.Physical.Handle), Device: d.vk.Handle, QueueFamilies: d.vk.Families}
 	if d.inst != nil {
 		h.Instance = uint64(d.inst.Handle)
+	} else {
+		h.Instance = d.appInstance
 	}
 	return h
 }
@@ -577,7 +611,10 @@ func (d *Device) markLost(where string, err error) {
 // the completion goroutine and destroys the device. When it returns nil no vkdep goroutine of the
 // device is left. If ctx ends first it returns ctx.Err() with nothing destroyed; call Close again
 // to finish. After Close, calls on the device return ErrDeviceClosed; fences stay readable (X3).
-// A wrapped device's VkDevice is left to its owner.
+// A wrapped device's VkDevice and VkInstance are left to the application (see Wrap); vkdep
+// destroys only what it created on them. Close takes the lock of every VkQueue of the device
+// (VkQueues) while it waits for the GPU to leave vkdep's objects: do not hold one while calling
+// it.
 func (d *Device) Close(ctx context.Context) error {
 	d.mu.Lock()
 	if d.state == devClosed {
@@ -627,10 +664,7 @@ func (d *Device) Close(ctx context.Context) error {
 	}
 	d.state = devClosed
 	d.mu.Unlock()
-	// Raw submits of the application may still reference vkdep's semaphores.
-	if err := d.vk.WaitIdle(); err != nil {
-		d.log.Warn("vkdep: vkDeviceWaitIdle at close", "err", err)
-	}
+	d.drainQueues()
 	for _, r := range regs {
 		d.vk.DestroySemaphore(r.tl.sem)
 	}
@@ -645,6 +679,49 @@ func (d *Device) Close(ctx context.Context) error {
 		d.inst.Destroy()
 	}
 	return nil
+}
+
+// drainQueues waits, before vkdep destroys its semaphores and abort-word buffer, until no GPU work
+// can still use them: raw submits of the application may wait on or signal vkdep's semaphores and
+// read the abort words, and lavapipe's submit thread can touch a semaphore after signalling it
+// (see retireSemaphore). Every queue's lock is held meanwhile, because vkDeviceWaitIdle needs host
+// access to all of the device's queues externally synchronised and vkQueueWaitIdle to its queue.
+//
+// A device vkdep opened has all its VkQueues in d.hw, so vkDeviceWaitIdle under all their locks is
+// valid. A wrapped device may have queues vkdep was not given and cannot lock, so it waits for
+// each of its own VkQueues instead; the application's work on other queues is the application's
+// to finish (see Wrap).
+func (d *Device) drainQueues() {
+	// Queues may share one application lock (WrapQueue.Lock): take each lock once.
+	var locks []sync.Locker
+	for _, h := range d.hw {
+		var l sync.Locker = &h.mu
+		if h.mu.app != nil {
+			l = h.mu.app
+		}
+		if !slices.Contains(locks, l) {
+			locks = append(locks, l)
+		}
+	}
+	for _, l := range locks {
+		l.Lock()
+	}
+	defer func() {
+		for _, l := range locks {
+			l.Unlock()
+		}
+	}()
+	if d.vk.Owned() {
+		if err := d.vk.WaitIdle(); err != nil {
+			d.log.Warn("vkdep: vkDeviceWaitIdle at close", "err", err)
+		}
+		return
+	}
+	for _, h := range d.hw {
+		if err := vk.QueueWaitIdle(h.handle); err != nil {
+			d.log.Warn("vkdep: vkQueueWaitIdle at close", "family", h.family, "index", h.index, "err", err)
+		}
+	}
 }
 
 // retireSemaphore takes the timeline semaphore of a finished queue. Its values have all been

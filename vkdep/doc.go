@@ -79,6 +79,22 @@
 // it move again. On a device with several VkQueues, give latency-critical queues their own
 // (QueueOptions.VkQueue) so that hung work elsewhere cannot stall them.
 //
+// # Your own device, queues and semaphores
+//
+// An application that already has a Vulkan device hands it to Wrap (raw handles, the
+// VkDeviceCreateInfo it used so vkdep can check the features it needs, and the VkQueues vkdep may
+// use, each with the lock the application already takes for it). vkdep never destroys what it did
+// not create. Every submit to a VkQueue, vkdep's or the application's, holds that queue's lock
+// (VkQueue.Lock, Device.VkQueues). Jobs record nothing themselves: command buffers come from the
+// application's own binding as raw handles, recorded for the queue's family (Queue.Family).
+//
+// A job can wait on and signal the application's semaphores: a swapchain acquire (binary,
+// signalled before the job is pushed), a present semaphore, or the application's timelines
+// (Job.WaitSemaphore, Job.SignalSemaphore). Before the application waits on what a job signals —
+// vkQueuePresentKHR, or its own submit waiting on Fence.Semaphore — it waits for the job's
+// submission with Fence.WaitSubmitted. A job that is killed or skipped still passes its semaphore
+// waits and signals through, so a swapchain never stalls on it.
+//
 // # Observing
 //
 // Queue.Stats gives counters and push→submit and submit→done latency percentiles over the queue's

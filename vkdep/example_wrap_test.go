@@ -35,8 +35,6 @@ func ExampleWrap() {
 		fmt.Println(err)
 		return
 	}
-	// Bypass: a job with nothing ahead of it is submitted inside Submit, so its signal is on
-	// the VkQueue when Submit returns (P1), before the application's wait below.
 	q, err := d.NewQueue(vkdep.QueueOptions{Name: "compute", Bypass: true})
 	if err != nil {
 		fmt.Println(err)
@@ -50,10 +48,11 @@ func ExampleWrap() {
 
 	// The application's own submit to the same VkQueue (under app.Lock) waits for the job on
 	// the GPU, through the fence's timeline semaphore, and signals the application's timeline.
-	// It comes after vkdep submitted the job: a wait queued on a VkQueue before the signal it
-	// waits for would block that queue for good.
-	if q.Stats().Pending != 0 {
-		fmt.Println("the job was not submitted by Submit")
+	// It comes after vkdep submitted the job (WaitSubmitted; with Bypass that is usually inside
+	// Submit already): a wait queued on a VkQueue before the signal it waits for would block
+	// that queue for good.
+	if err := f.WaitSubmitted(context.Background()); err != nil {
+		fmt.Println(err)
 		return
 	}
 	appTL, err := app.Semaphore(true, 0)

@@ -98,9 +98,10 @@ type WrapQueue struct {
 // VkQueues not given to vkdep that uses vkdep's semaphores or abort words must have finished
 // before Close, since vkdep cannot wait for queues it was not given.
 //
-// Ordering: an application submit that waits on a vkdep fence's semaphore (Fence.Semaphore) must
-// come after vkdep has submitted that job (a Bypass queue submits in Submit when nothing is ahead
-// of the job; Queue.Stats().Pending counts the jobs not yet submitted). A wait queued on a VkQueue
+// Ordering: an application submit that waits on a vkdep fence's semaphore (Fence.Semaphore), or
+// on a binary semaphore a job signals (a present), must come after vkdep has submitted that job:
+// wait for it with Fence.WaitSubmitted (a Bypass queue often submits in Submit already, when
+// nothing is ahead of the job). A wait queued on a VkQueue
 // before the signal it waits for can block that queue for good, the wait-before-signal that vkdep
 // itself never hands the driver (D4). Likewise a binary semaphore a job waits on must have its
 // signal submitted before the job is pushed (VUID-vkQueueSubmit-pWaitSemaphores-03238).

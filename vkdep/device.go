@@ -196,6 +196,9 @@ type Device struct {
 	lost      error // set once (V1)
 	isLost    atomic.Bool
 	closeOnce sync.Once
+
+	obsMu     sync.Mutex                  // serialises changes to observers
+	observers atomic.Pointer[[]*observer] // job observers (observe.go); nil when none
 }
 
 type devState int

@@ -79,6 +79,16 @@
 // it move again. On a device with several VkQueues, give latency-critical queues their own
 // (QueueOptions.VkQueue) so that hung work elsewhere cannot stall them.
 //
+// # Observing
+//
+// Queue.Stats gives counters and push→submit and submit→done latency percentiles over the queue's
+// recent jobs. Device.Observe hands every completed job's JobRecord (the time of each phase, its
+// batch, its error) to a callback; package vkdep/jobtrace turns them into a Chrome/Perfetto trace
+// and an SVG timeline. While runtime/trace is on, every job is a task with its phases logged, and
+// the workers and the completion goroutine carry pprof labels. Options.Logger receives vkdep's
+// diagnostics through log/slog; nil is silent. docs/ARCHITECTURE.md in the repository has the
+// picture of all of this.
+//
 // The numbered contract (L1, D4, O5…) this package implements is kept with the project; its tests
 // are named after those numbers.
 package vkdep

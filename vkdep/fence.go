@@ -103,3 +103,55 @@ func (f Fence) OnDone(fn func(err error)) {
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// WaitSubmitted blocks until the fence's value has been handed to the driver — the submit that
+// signals it has returned — or the fence has completed, or ctx ends. It is what an application
+// waits for before it submits or presents something that waits on a binary semaphore the job
+// signals (Job.SignalSemaphore): Vulkan requires a binary semaphore's signal to be submitted
+// before any wait on it is (the binary-semaphore rules of vkQueueSubmit2 and vkQueuePresentKHR).
+//
+// It returns nil once the value's signal is submitted, even if the fence later fails (a timed-out
+// job's semaphore signals are still pending on the GPU). If the fence completes without its value
+// ever being submitted (a lost device, a queue already finished) it returns the fence's error:
+// the job's semaphores will not be signalled. When ctx ends first it returns ctx.Err(). A point of a
+// HostTimeline counts as submitted once it is signalled. The waiting goroutine is parked.
+func (f Fence) WaitSubmitted(ctx context.Context) error {
+	if f.tl == nil {
+		return nil
+	}
+	q := f.tl.queue
+	if q == nil {
+		return f.Wait(ctx)
+	}
+	var e *waitEntry
+	defer func() {
+		if e != nil {
+			f.tl.removeWait(e)
+		}
+	}()
+	for {
+		// Take the channel before reading the counter: a submit stores the counter before it
+		// closes the channel, so either the read sees the value or the channel gets closed.
+		ch := q.submitSignal()
+		if q.submitted.Load() >= f.value {
+			return nil
+		}
+		if f.Completed() {
+			return f.Err()
+		}
+		if e == nil {
+			e = &waitEntry{value: f.value, ch: make(chan struct{})}
+			if !f.tl.addWait(e) {
+				e = nil
+				continue // completed meanwhile; the loop decides
+			}
+		}
+		select {
+		case <-ch:
+		case <-e.ch:
+			e = nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

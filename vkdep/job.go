@@ -35,6 +35,13 @@ type Job struct {
 	waitingOn  int     // 1 + index of the GPU-side producer a completion callback is set on (D7)
 	gpuDeps    []Fence // dependencies waited on GPU-side at submission (D4, D7)
 	orphan     bool    // armed, never pushed, completed by Close: kept out of the pool for its late Push
+
+	// Observability (observe.go): when each phase was reached, on the package's clock, how it
+	// was submitted, and its runtime/trace task while tracing is on.
+	armedAt, pushedAt, readyAt, submittedAt, doneAt int64
+	batch                                           uint16
+	bypass                                          bool
+	trace                                           *jobTask
 }
 
 type jobState uint8
@@ -85,7 +92,9 @@ func (j *Job) AddCommandBuffers(cmds ...uint64) error {
 // WaitSemaphore makes the job's submit wait for a semaphore of the application: a binary
 // semaphore (value ignored; e.g. a swapchain acquire) or a timeline reaching value, before stage
 // (a VkPipelineStageFlags2 mask; 0 means all commands). The application guarantees that the signal
-// has been or will be submitted. It returns ErrArmed after Arm.
+// has been submitted by the time the job can be (for a binary semaphore, before Push: vkdep may
+// submit in Push). A job that does not run still waits (see SignalSemaphore). It returns ErrArmed
+// after Arm.
 func (j *Job) WaitSemaphore(sem, value, stage uint64) error {
 	j.mustOwn("WaitSemaphore")
 	if j.state != jobNew {
@@ -99,9 +108,16 @@ func (j *Job) WaitSemaphore(sem, value, stage uint64) error {
 }
 
 // SignalSemaphore makes the job's submit also signal a semaphore of the application when its
-// work completes: a binary semaphore (value ignored; e.g. for present) or a timeline to value. A
-// job that does not run (killed, failed dependency) does not signal it. It returns ErrArmed after
-// Arm.
+// work completes: a binary semaphore (value ignored; e.g. for present) or a timeline to value.
+// Before presenting, or before any other submit of the application waits on a binary semaphore
+// signalled here, wait for the job's submission with Fence.WaitSubmitted: Vulkan requires the
+// signal of a binary semaphore to be submitted before its wait is.
+//
+// A job that does not run (killed, skipped after a failed dependency or on a closed queue) still
+// performs its semaphore waits and signals, in order, in a submit without its command buffers:
+// the application's swapchain and timelines stay consistent, and its fence carries the error. Only
+// where vkdep can no longer submit at all (device lost, or a push after the queue finished) are
+// they not signalled; WaitSubmitted then returns the fence's error. It returns ErrArmed after Arm.
 func (j *Job) SignalSemaphore(sem, value uint64) error {
 	j.mustOwn("SignalSemaphore")
 	if j.state != jobNew {
@@ -169,6 +185,9 @@ func (j *Job) Fence() (Fence, error) {
 	return Fence{tl: &j.q.tl, value: j.value}, nil
 }
 
+// external reports whether j waits on or signals semaphores of the application.
+func (j *Job) external() bool { return len(j.waits)+len(j.signals) > 0 }
+
 func (j *Job) armedErr() error {
 	return fmt.Errorf("%s value %d: %w", j.q.tl.name, j.value, ErrArmed)
 }
@@ -210,6 +229,8 @@ func (j *Job) arm() (Fence, error) {
 	q.nextValue++
 	j.value = q.nextValue
 	j.state = jobArmed
+	j.armedAt = now()
+	j.startTask()
 	q.pending.push(j)
 	q.mu.Unlock()
 	return Fence{tl: &q.tl, value: j.value}, nil

@@ -1,9 +1,11 @@
 package vkdep
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,6 +68,8 @@ type Queue struct {
 	dead        error // device lost or closed under the queue: jobs complete on the CPU only
 	finished    bool  // Vulkan objects freed, done closed
 	stats       Stats
+	pushToSub   latencyRing
+	subToDone   latencyRing
 
 	// Scratch for building one vkQueueSubmit2, reused: the submit path allocates nothing.
 	batch []*Job
@@ -77,7 +81,8 @@ type Queue struct {
 	// (D4: dependents may wait for it GPU-side from then on).
 	submitted atomic.Uint64
 	subMu     sync.Mutex
-	subWaits  []subWait // dependents waiting for a value to be submitted
+	subWaits  []subWait     // dependents waiting for a value to be submitted
+	subCh     chan struct{} // closed at the next submit, for Fence.WaitSubmitted; nil: nobody waits
 	// gpuRefs counts jobs of other queues, in flight, that wait on this timeline on the GPU:
 	// the semaphore may not be destroyed before they finish (VUID-vkDestroySemaphore-semaphore-01137).
 	gpuRefs atomic.Int64
@@ -96,6 +101,9 @@ type Queue struct {
 	stoppedAt    int64
 	deadline     atomic.Int64
 	abortIndex   uint32
+
+	id    uint64 // JobRecord.QueueID
+	hwPos int    // index of hw in dev.hw
 }
 
 type subWait struct {
@@ -116,6 +124,13 @@ type Stats struct {
 	InFlight        int    // submitted, not yet complete
 	Pending         int    // armed or pushed, not yet submitted
 	CreditsInUse    int
+
+	// Latencies over the queue's most recent 1024 jobs that ran (skipped and killed jobs are not
+	// counted): from Push until its vkQueueSubmit2 returned (time spent waiting for
+	// dependencies, credits, a stopped queue or the worker), and from then until the completion
+	// goroutine completed its fence (GPU time plus completion latency).
+	PushToSubmit Latency
+	SubmitToDone Latency
 }
 
 // NewQueue creates a queue on the device, with its own timeline semaphore and worker goroutine.
@@ -149,6 +164,12 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	if q.log == nil {
 		q.log = d.log
 	}
+	q.id = queueIDs.Add(1)
+	for i, h := range d.hw {
+		if h == hw {
+			q.hwPos = i
+		}
+	}
 	q.tl = timeline{dev: d, sem: sem, name: fmt.Sprintf("queue %q", opts.Name), queue: q}
 	q.tl.reached = q.reached
 	// Wait for any progress past what was seen: a submit never has to wake the waiter.
@@ -168,6 +189,8 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	}
 	d.addQueue(q)
 	go q.worker()
+	q.log.Debug("vkdep: queue created", "queue", opts.Name, "vkqueue", q.hwPos+1, "family", hw.family,
+		"credits", q.credits, "bypass", opts.Bypass, "job_timeout", opts.JobTimeout)
 	return q, nil
 }
 
@@ -240,6 +263,8 @@ func (q *Queue) push(j *Job) {
 	}
 	q.pushedUpTo = j.value
 	j.state = jobPushed
+	j.pushedAt = now()
+	j.phase("pushed")
 	q.stats.Pushed++
 	if err := q.refusing(); err != nil {
 		q.skipLocked(j, err)
@@ -286,6 +311,8 @@ func (q *Queue) kick() {
 }
 
 func (q *Queue) worker() {
+	// Profiles show the worker's time under its queue's name.
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("vkdep.queue", q.opts.Name)))
 	for {
 		select {
 		case <-q.kickCh:
@@ -298,14 +325,20 @@ func (q *Queue) worker() {
 	}
 }
 
-// Stats returns a snapshot of the queue's counters.
+// Stats returns a snapshot of the queue's counters and latencies. It does not block on the GPU;
+// summarising the latencies takes a few tens of microseconds.
 func (q *Queue) Stats() Stats {
+	var a, b latencySnap
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	s := q.stats
 	s.InFlight = q.inflight.len()
 	s.Pending = q.pending.len()
 	s.CreditsInUse = q.creditsUsed
+	q.pushToSub.snapshot(&a)
+	q.subToDone.snapshot(&b)
+	q.mu.Unlock()
+	s.PushToSubmit = a.summarise()
+	s.SubmitToDone = b.summarise()
 	return s
 }
 

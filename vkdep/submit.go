@@ -3,6 +3,7 @@ package vkdep
 import (
 	"errors"
 	"fmt"
+	"runtime/trace"
 
 	"vkdep.dev/internal/vk"
 )
@@ -41,6 +42,10 @@ func (q *Queue) pump(inCaller bool) {
 			}
 			if !j.skip {
 				ready, depErr := q.resolve(j)
+				if ready && j.readyAt == 0 {
+					j.readyAt = now()
+					j.phase("ready")
+				}
 				switch {
 				case depErr != nil && !q.opts.RunOnDependencyError:
 					// D6: the dependency failed; the job does not run.
@@ -139,13 +144,20 @@ func (q *Queue) flush(inCaller bool) {
 	for i := 0; i < len(q.batch); {
 		j := q.batch[i]
 		if j.skip {
+			// A skipped job still passes its application semaphores through, without its
+			// command buffers: its waits are consumed and its signals happen, so a swapchain
+			// acquire is not left signalled and a present or an application's timeline
+			// waiting on it is not left hanging. A job that has any gets a submit of its
+			// own; a run of jobs that have none collapses into one signal.
 			k := i
-			for k+1 < len(q.batch) && q.batch[k+1].skip {
+			for !j.external() && k+1 < len(q.batch) && q.batch[k+1].skip && !q.batch[k+1].external() {
 				k++
 			}
 			waits := self(j.value)
+			q.ops = append(q.ops, j.waits...)
 			q.ops = append(q.ops, vk.SemOp{Semaphore: sem, Value: q.batch[k].value, Stage: vk.StageAllCommands})
-			q.descs = append(q.descs, vk.SubmitDesc{Waits: waits, Signals: 1})
+			q.ops = append(q.ops, j.signals...)
+			q.descs = append(q.descs, vk.SubmitDesc{Waits: waits + uint32(len(j.waits)), Signals: 1 + uint32(len(j.signals))})
 			i = k + 1
 			continue
 		}
@@ -169,9 +181,12 @@ func (q *Queue) flush(inCaller bool) {
 		i++
 	}
 
+	region := trace.StartRegion(q.batch[0].traceCtx(), "vkdep.submit")
 	q.hw.mu.Lock()
 	err := q.dev.vk.Submit(q.hw.handle, q.descs, q.ops, q.cmds)
 	q.hw.mu.Unlock()
+	region.End()
+	t := now()
 	if err != nil {
 		err = q.submitFailed(err)
 	}
@@ -185,6 +200,10 @@ func (q *Queue) flush(inCaller bool) {
 	}
 	for _, j := range q.batch {
 		j.state = jobSubmitted
+		if !j.skip {
+			j.submittedAt, j.batch, j.bypass = t, uint16(ran), inCaller
+			j.phase("submitted")
+		}
 		q.inflight.push(j)
 	}
 	clear(q.batch)
@@ -236,8 +255,24 @@ func (q *Queue) submitFailed(err error) error {
 	return nil
 }
 
+// submitSignal returns a channel closed at the next submit of q (Fence.WaitSubmitted). It is made
+// only when somebody waits, so submits allocate nothing otherwise.
+func (q *Queue) submitSignal() <-chan struct{} {
+	q.subMu.Lock()
+	if q.subCh == nil {
+		q.subCh = make(chan struct{})
+	}
+	ch := q.subCh
+	q.subMu.Unlock()
+	return ch
+}
+
 func (q *Queue) notifySubmitted(value uint64) {
 	q.subMu.Lock()
+	if q.subCh != nil {
+		close(q.subCh)
+		q.subCh = nil
+	}
 	keep := q.subWaits[:0]
 	for _, w := range q.subWaits {
 		if w.value <= value {
@@ -257,6 +292,7 @@ func (q *Queue) notifySubmitted(value uint64) {
 // credits (C2) and runs their release hooks (L6).
 func (q *Queue) reached(counter uint64) {
 	retired := q.retiring[:0]
+	t := now()
 	q.mu.Lock()
 	for q.inflight.len() > 0 {
 		j := q.inflight.at(0)
@@ -264,8 +300,11 @@ func (q *Queue) reached(counter uint64) {
 			break
 		}
 		q.inflight.pop()
+		j.doneAt = t
 		if !j.skip {
 			q.creditsUsed -= j.cost
+			q.pushToSub.add(j.submittedAt - j.pushedAt)
+			q.subToDone.add(t - j.submittedAt)
 		}
 		q.stats.Completed++
 		retired = append(retired, j)
@@ -313,6 +352,16 @@ func (q *Queue) producersDone(j *Job) bool {
 // retire completes the jobs' fences, in order, then runs their release hooks and recycles them.
 // Completion goroutine only.
 func (q *Queue) retire(jobs []*Job) {
+	// Observers see a job's record before its fence completes, so a record is there by the time
+	// anybody waiting on the fence wakes up.
+	if obs := q.dev.loadObservers(); len(obs) > 0 {
+		for _, j := range jobs {
+			rec := q.record(j)
+			for _, o := range obs {
+				o.fn(rec)
+			}
+		}
+	}
 	for i := 0; i < len(jobs); {
 		k := i
 		for k+1 < len(jobs) && sameErr(jobs[k+1].err, jobs[i].err) {
@@ -322,9 +371,15 @@ func (q *Queue) retire(jobs []*Job) {
 		i = k + 1
 	}
 	for _, j := range jobs {
+		j.phase("done")
 		if j.release != nil {
-			j.release()
+			if j.trace != nil {
+				trace.WithRegion(j.trace.ctx, "vkdep.release", j.release)
+			} else {
+				j.release()
+			}
 		}
+		j.endTask()
 		for _, f := range j.gpuDeps {
 			if p := f.tl.queue; p.gpuRefs.Add(-1) == 0 {
 				p.maybeFinish()
@@ -349,7 +404,9 @@ func (q *Queue) drainCPU() {
 	for q.pending.len() > 0 && q.pending.at(0).state != jobArmed {
 		retired = append(retired, q.pending.pop())
 	}
+	t := now()
 	for _, j := range retired {
+		j.doneAt = t
 		if j.err == nil {
 			j.err = q.dead
 		}
@@ -385,6 +442,7 @@ func (q *Queue) maybeFinish() {
 		return
 	}
 	q.finished = true
+	pushed := q.stats.Pushed
 	q.mu.Unlock()
 	q.dev.unregister(&q.tl)
 	q.dev.waiter.unwatch(&q.tl, func() {
@@ -392,6 +450,7 @@ func (q *Queue) maybeFinish() {
 		q.dev.abort.put(q.abortIndex)
 		q.hw.release()
 		q.dev.removeQueue(q)
+		q.log.Debug("vkdep: queue finished", "queue", q.opts.Name, "jobs", pushed)
 		close(q.done)
 	})
 }

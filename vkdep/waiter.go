@@ -1,7 +1,9 @@
 package vkdep
 
 import (
+	"context"
 	"math"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -153,6 +155,8 @@ func (w *waiter) stop() {
 }
 
 func (w *waiter) run() {
+	// Profiles show fence callbacks and release hooks under the completion goroutine's name.
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("vkdep", "completion")))
 	defer func() {
 		w.mu.Lock()
 		w.exited = true

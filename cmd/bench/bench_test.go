@@ -23,6 +23,7 @@ import (
 func TestQuickSuite(t *testing.T) {
 	c := config{device: os.Getenv("VKDEP_DEVICE"), quick: true, format: "gobench", json: filepath.Join(t.TempDir(), "bench.json")}
 	c.svg = filepath.Join(filepath.Dir(c.json), "bench.svg")
+	c.trace = filepath.Join(filepath.Dir(c.json), "jobs.trace.json")
 	want := make([]string, 0, len(workloads))
 	for _, w := range workloads {
 		want = append(want, w.name)
@@ -40,6 +41,35 @@ func TestQuickSuite(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	t.Logf("\n%s", out.String())
+
+	// -trace: a Chrome trace holding the jobs of every vkdep queue the run used, and its SVG.
+	var trace struct {
+		TraceEvents []struct {
+			Ph   string         `json:"ph"`
+			Name string         `json:"name"`
+			Args map[string]any `json:"args"`
+		} `json:"traceEvents"`
+	}
+	if data, err := os.ReadFile(c.trace); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(data, &trace); err != nil {
+		t.Fatalf("-trace JSON: %v", err)
+	}
+	traced := map[string]int{}
+	for _, ev := range trace.TraceEvents {
+		if q, ok := ev.Args["queue"].(string); ok && ev.Ph == "b" {
+			traced[q]++
+		}
+	}
+	if len(traced) == 0 {
+		t.Fatalf("-trace recorded no job")
+	}
+	t.Logf("-trace: jobs per queue %v", traced)
+	if svg, err := os.ReadFile(strings.TrimSuffix(c.trace, ".json") + ".svg"); err != nil {
+		t.Fatal(err)
+	} else if err := xml.Unmarshal(svg, new(struct{})); err != nil {
+		t.Fatalf("-trace SVG: %v", err)
+	}
 
 	// The JSON: valid, with the device and date, and figures of every workload run.
 	data, err := os.ReadFile(c.json)

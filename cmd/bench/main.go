@@ -25,6 +25,7 @@ import (
 
 	"vkdep.dev/internal/gpu"
 	"vkdep.dev/vkdep"
+	"vkdep.dev/vkdep/jobtrace"
 )
 
 // row is one figure: a variant of a workload run jobs times in elapsed (for latency rows, the
@@ -69,6 +70,10 @@ var workloads = []workload{
 	{"responsiveness", runResponsiveness},
 }
 
+// traceLimit bounds the jobs -trace records: enough for a -quick workload, a few hundred MB of
+// JSON at most.
+const traceLimit = 200_000
+
 // config is the command line.
 type config struct {
 	device   string
@@ -78,6 +83,7 @@ type config struct {
 	format   string // table or gobench
 	json     string // file to write the figures to, "" for none
 	svg      string // file to write a bar chart of the ratios to, "" for none
+	trace    string // file to write the job timeline to (Chrome trace JSON, and SVG beside it)
 }
 
 func main() {
@@ -89,6 +95,7 @@ func main() {
 	flag.StringVar(&c.format, "format", "table", "output format: table or gobench")
 	flag.StringVar(&c.json, "json", "", "also write every figure as JSON to this file")
 	flag.StringVar(&c.svg, "svg", "", "also write an SVG bar chart of the ratios to this file")
+	flag.StringVar(&c.trace, "trace", "", "write every job's timeline to this file as Chrome/Perfetto trace JSON, and an SVG picture of it beside it (.svg); use with -workload and -quick, a full run records millions of jobs")
 	flag.Parse()
 	if err := run(c, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -131,6 +138,11 @@ func run(c config, w io.Writer) (err error) {
 		d.Close(context.Background())
 		return err
 	}
+	var rec *jobtrace.Recorder
+	if c.trace != "" {
+		rec = jobtrace.New(traceLimit)
+		defer d.Observe(rec.Observe)()
+	}
 	e := &env{dev: d, g: g, quick: c.quick}
 	date := time.Now().UTC()
 	var rows []row
@@ -168,6 +180,19 @@ func run(c config, w io.Writer) (err error) {
 		if err := writeSVG(c.svg, info, date, rows); err != nil {
 			return err
 		}
+	}
+	if rec != nil {
+		svg, err := rec.WriteFiles(c.trace)
+		if err != nil {
+			return err
+		}
+		_, dropped := rec.Records()
+		// On standard error: standard output may be gobench lines that tools parse.
+		fmt.Fprintf(os.Stderr, "job timeline: %s (Chrome/Perfetto trace JSON), %s (SVG)", c.trace, svg)
+		if dropped > 0 {
+			fmt.Fprintf(os.Stderr, "; the first %d jobs only, %d more dropped", traceLimit, dropped)
+		}
+		fmt.Fprintln(os.Stderr)
 	}
 	mu.Lock()
 	defer mu.Unlock()

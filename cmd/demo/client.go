@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"vkdep.dev/internal/gpu"
@@ -58,6 +59,10 @@ type Client struct {
 	hangReq  bool
 	hanging  bool // hung work submitted and not yet completed
 	stats    clientStats
+
+	// Read by onTimeout on the completion goroutine, which takes no lock.
+	oldest   atomic.Int64 // UnixNano of the oldest unfinished frame's submit, 0 if none
+	timeouts atomic.Int64
 }
 
 type slot struct {
@@ -119,21 +124,48 @@ func (c *Client) newQueue() error {
 		Name:       fmt.Sprintf("%s#%d", c.kind.name, c.gen),
 		JobTimeout: c.s.cfg.JobTimeout,
 		VkQueue:    c.pin,
-		// The default answer, ban, is what the demo wants; the callback only counts. It runs on
-		// the completion goroutine and must not block, so it takes no lock but the client's.
-		OnTimeout: func(x vkdep.TimedOut) vkdep.TimeoutAction {
-			c.mu.Lock()
-			c.stats.Timeouts++
-			c.mu.Unlock()
-			c.s.event("%s: job %d on the GPU for %d MS: timed out, queue banned", strings.ToUpper(x.Queue.Name()), x.Fence.Value(), x.OnGPU.Milliseconds())
-			return vkdep.TimeoutBan
-		},
+		OnTimeout:  c.onTimeout,
 	})
 	if err != nil {
 		return err
 	}
 	c.q = q
 	return nil
+}
+
+// onTimeout decides about a job of the client that has been on the GPU past the job timeout
+// (T2). It runs on the device's completion goroutine and must not block: it reads atomics only.
+//
+// Where several clients share one VkQueue (lavapipe), a job submitted behind another client's
+// hung work sits in the driver's queue behind it and its clock runs too, though it is not hung
+// itself. Like the kernel's schedulers, which blame the context whose job was actually running,
+// the demo answers "still running" (the kernel's NO_HANG; the clock is re-armed) while an older
+// unfinished job of another client on the same VkQueue is ahead of it, and bans otherwise.
+func (c *Client) onTimeout(x vkdep.TimedOut) vkdep.TimeoutAction {
+	mine := c.oldest.Load()
+	if mine == 0 {
+		mine = time.Now().Add(-x.OnGPU).UnixNano()
+	}
+	for _, o := range c.s.clients {
+		if o != c && o.pin == c.pin {
+			if t := o.oldest.Load(); t != 0 && t < mine {
+				return vkdep.TimeoutStillRunning
+			}
+		}
+	}
+	c.timeouts.Add(1)
+	c.s.event("%s: job %d on the GPU for %d MS: timed out, queue banned", strings.ToUpper(x.Queue.Name()), x.Fence.Value(), x.OnGPU.Milliseconds())
+	return vkdep.TimeoutBan
+}
+
+// setOldest records when the oldest unfinished frame was submitted, for onTimeout. Called with
+// c.mu held.
+func (c *Client) setOldest() {
+	if len(c.frames) == 0 {
+		c.oldest.Store(0)
+		return
+	}
+	c.oldest.Store(c.frames[0].submitted.UnixNano())
 }
 
 // name is the HUD name: the kind and the queue generation.
@@ -268,6 +300,7 @@ func (c *Client) submit(t float64) (vkdep.Fence, error) {
 	}
 	c.mu.Lock()
 	c.frames = append(c.frames, frame{slot: s, fence: f, t: t, submitted: now, gate: hang, gen: gen})
+	c.setOldest()
 	c.mu.Unlock()
 	if hang {
 		c.s.event("%s: submitted hung work (job %d)", strings.ToUpper(q.Name()), f.Value())
@@ -315,6 +348,8 @@ func (c *Client) poll() {
 		}
 	}
 	c.frames = c.frames[n:]
+	c.setOldest()
+	c.stats.Timeouts = int(c.timeouts.Load())
 	cut := 0
 	for cut < len(c.stats.doneTimes) && now.Sub(c.stats.doneTimes[cut]) > time.Second {
 		cut++

@@ -178,7 +178,9 @@ func (c *Compositor) Frame(ctx context.Context, p *present) (vkdep.Fence, int, e
 
 // animTimeOf is frame n's animation time in deterministic mode.
 func (c *Compositor) animTimeOf(n int) float64 {
-	return float64(n) * c.s.cfg.Step.Seconds()
+	// Multiplied in integer nanoseconds, so that runs with different steps agree exactly on a
+	// common time (25 ms × 60 and 750 ms × 2 are both exactly 1.5 s).
+	return (time.Duration(n) * c.s.cfg.Step).Seconds()
 }
 
 // frameDone runs on the completion goroutine when a frame completes: it measures the gaps

@@ -60,8 +60,8 @@ type Client struct {
 	hanging  bool // hung work submitted and not yet completed
 	stats    clientStats
 
-	// Read by onTimeout on the completion goroutine, which takes no lock.
-	oldest   atomic.Int64 // UnixNano of the oldest unfinished frame's submit, 0 if none
+	// Read and written on the completion goroutine (onTimeout, release hooks), apart from c.mu.
+	drv      driverJobs
 	timeouts atomic.Int64
 }
 
@@ -134,21 +134,18 @@ func (c *Client) newQueue() error {
 }
 
 // onTimeout decides about a job of the client that has been on the GPU past the job timeout
-// (T2). It runs on the device's completion goroutine and must not block: it reads atomics only.
+// (T2). It runs on the device's completion goroutine and must not block.
 //
-// Where several clients share one VkQueue (lavapipe), a job submitted behind another client's
-// hung work sits in the driver's queue behind it and its clock runs too, though it is not hung
-// itself. Like the kernel's schedulers, which blame the context whose job was actually running,
-// the demo answers "still running" (the kernel's NO_HANG; the clock is re-armed) while an older
-// unfinished job of another client on the same VkQueue is ahead of it, and bans otherwise.
+// Where several clients share one VkQueue (lavapipe), a job handed to the driver behind another
+// client's hung work waits there behind it, and its clock runs too, though it is not hung itself.
+// Like the kernel's schedulers, which blame the context whose job was actually running, the demo
+// answers "still running" (the kernel's NO_HANG: the clock is re-armed) while a job of another
+// client on the same VkQueue that reached the driver earlier is still there, and bans otherwise.
 func (c *Client) onTimeout(x vkdep.TimedOut) vkdep.TimeoutAction {
-	mine := c.oldest.Load()
-	if mine == 0 {
-		mine = time.Now().Add(-x.OnGPU).UnixNano()
-	}
+	mine := time.Now().Add(-x.OnGPU).UnixNano()
 	for _, o := range c.s.clients {
 		if o != c && o.pin == c.pin {
-			if t := o.oldest.Load(); t != 0 && t < mine {
+			if t := o.oldestInDriver(); t != 0 && t < mine {
 				return vkdep.TimeoutStillRunning
 			}
 		}
@@ -158,14 +155,53 @@ func (c *Client) onTimeout(x vkdep.TimedOut) vkdep.TimeoutAction {
 	return vkdep.TimeoutBan
 }
 
-// setOldest records when the oldest unfinished frame was submitted, for onTimeout. Called with
-// c.mu held.
-func (c *Client) setOldest() {
-	if len(c.frames) == 0 {
-		c.oldest.Store(0)
-		return
+// The driver-side view of a client's jobs, for onTimeout: when each job still using the GPU was
+// handed to the driver. A job enters before it is pushed, is stamped when Fence.WaitSubmitted
+// says its submit returned, and leaves in its release hook, when the GPU is done with it (not when
+// its fence completes: a banned job's fence completes at once while its work may still run and
+// block the VkQueue until the abort word ends it).
+type driverJobs struct {
+	mu  sync.Mutex
+	seq uint64
+	at  map[uint64]int64 // UnixNano the job reached the driver, 0 while not yet
+}
+
+func (c *Client) trackJob() uint64 {
+	c.drv.mu.Lock()
+	defer c.drv.mu.Unlock()
+	c.drv.seq++
+	if c.drv.at == nil {
+		c.drv.at = map[uint64]int64{}
 	}
-	c.oldest.Store(c.frames[0].submitted.UnixNano())
+	c.drv.at[c.drv.seq] = 0
+	return c.drv.seq
+}
+
+func (c *Client) jobSubmitted(id uint64) {
+	c.drv.mu.Lock()
+	defer c.drv.mu.Unlock()
+	if _, ok := c.drv.at[id]; ok {
+		c.drv.at[id] = time.Now().UnixNano()
+	}
+}
+
+func (c *Client) untrackJob(id uint64) {
+	c.drv.mu.Lock()
+	defer c.drv.mu.Unlock()
+	delete(c.drv.at, id)
+}
+
+// oldestInDriver is when the client's oldest job still in the driver got there; 0 if none is.
+func (c *Client) oldestInDriver() int64 {
+	c.drv.mu.Lock()
+	defer c.drv.mu.Unlock()
+	var oldest int64
+	for _, t := range c.drv.at {
+		if t != 0 && (oldest == 0 || t < oldest) {
+			oldest = t
+		}
+	}
+	return oldest
 }
 
 // name is the HUD name: the kind and the queue generation.
@@ -290,17 +326,27 @@ func (c *Client) submit(t float64) (vkdep.Fence, error) {
 	j := q.NewJob()
 	j.AddCommandBuffers(uint64(cmd))
 	j.AddDependency(read)
-	j.OnRelease(func() { c.release(s) })
+	id := c.trackJob()
+	j.OnRelease(func() {
+		c.untrackJob(id)
+		c.release(s)
+	})
 	now := time.Now()
 	f, err := q.Submit(j)
 	if f.IsZero() {
 		// Not even armed: the job was never pushed and will not be released.
+		c.untrackJob(id)
 		c.release(s)
 		return f, err
 	}
+	// A parked goroutine per frame (no OS thread) stamps when the submit reached the driver.
+	go func() {
+		if f.WaitSubmitted(c.s.ctx) == nil {
+			c.jobSubmitted(id)
+		}
+	}()
 	c.mu.Lock()
 	c.frames = append(c.frames, frame{slot: s, fence: f, t: t, submitted: now, gate: hang, gen: gen})
-	c.setOldest()
 	c.mu.Unlock()
 	if hang {
 		c.s.event("%s: submitted hung work (job %d)", strings.ToUpper(q.Name()), f.Value())
@@ -348,7 +394,6 @@ func (c *Client) poll() {
 		}
 	}
 	c.frames = c.frames[n:]
-	c.setOldest()
 	c.stats.Timeouts = int(c.timeouts.Load())
 	cut := 0
 	for cut < len(c.stats.doneTimes) && now.Sub(c.stats.doneTimes[cut]) > time.Second {

@@ -77,6 +77,9 @@ type Scene struct {
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+	// ctx ends when the scene closes, for goroutines waiting on fences.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // NewScene creates the scene's clients and compositor on d. compVkQueue pins the compositor to
@@ -100,6 +103,7 @@ func NewScene(d *vkdep.Device, cfg Config, compVkQueue int) (*Scene, error) {
 	}
 	s := &Scene{cfg: cfg, d: d, g: g, pipes: map[string]*vk.Pipeline{}, clientSets: map[string]vk.DescriptorSet{},
 		compVkQueue: compVkQueue, start: time.Now(), stop: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.build(); err != nil {
 		s.destroy()
 		return nil, err
@@ -264,11 +268,13 @@ func (s *Scene) Close(ctx context.Context) error {
 			return fmt.Errorf("demo: waiting for queue %s to finish: %w", q.Name(), ctx.Err())
 		}
 	}
+	s.cancel()
 	s.destroy()
 	return nil
 }
 
 func (s *Scene) destroy() {
+	s.cancel()
 	if s.g == nil || s.g.VK == nil {
 		return
 	}

@@ -315,10 +315,7 @@ func (w *swapchain) run(ctx context.Context, win *glfw.Window, f flags) error {
 		if err != nil {
 			return err
 		}
-		// The present waits on a binary semaphore the job signals: Vulkan requires that signal
-		// to have been submitted first. Waiting for the submit, not the completion, keeps the
-		// loop from blocking on the GPU.
-		if err := fence.WaitSubmitted(ctx); err != nil {
+		if err := w.waitBeforePresent(ctx, fence); err != nil {
 			return fmt.Errorf("compositor frame: %w", err)
 		}
 		w.vkq.Lock.Lock()
@@ -340,6 +337,24 @@ func (w *swapchain) run(ctx context.Context, win *glfw.Window, f flags) error {
 		return screenshot(f.screenshot)
 	}
 	return nil
+}
+
+// waitBeforePresent waits until the frame may be presented. The present waits on a binary
+// semaphore the frame's job signals, and Vulkan requires that signal to have been submitted first:
+// with a VkQueue of its own, the compositor waits for just that (Fence.WaitSubmitted) and does
+// not block on the GPU.
+//
+// On a VkQueue shared with the clients it waits for the frame to complete instead. lavapipe's
+// vkQueuePresentKHR blocks the calling thread until the presented image is rendered, and the
+// present must hold the VkQueue's lock; behind hung client work that would hold the lock for as
+// long as the hang lasts. vkdep's queue workers wait for that lock while holding their queue's
+// own lock, and the completion goroutine needs that one to run the timeout check: the ban that
+// ends the hang would never come. Presenting only finished frames keeps the lock short.
+func (w *swapchain) waitBeforePresent(ctx context.Context, f vkdep.Fence) error {
+	if w.s.SharedVkQueue() {
+		return f.Wait(ctx)
+	}
+	return f.WaitSubmitted(ctx)
 }
 
 // screenshot saves the demo's window as a PNG with xwd and ImageMagick's convert (the Debian one

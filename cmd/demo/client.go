@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -161,34 +162,47 @@ func (c *Client) onTimeout(x vkdep.TimedOut) vkdep.TimeoutAction {
 // its fence completes: a banned job's fence completes at once while its work may still run and
 // block the VkQueue until the abort word ends it).
 type driverJobs struct {
-	mu  sync.Mutex
-	seq uint64
-	at  map[uint64]int64 // UnixNano the job reached the driver, 0 while not yet
+	mu   sync.Mutex
+	seq  uint64
+	jobs map[uint64]*driverJob
+}
+
+type driverJob struct {
+	fence vkdep.Fence // zero until Submit returned it
+	at    int64       // UnixNano the job reached the driver, 0 while not known
 }
 
 func (c *Client) trackJob() uint64 {
 	c.drv.mu.Lock()
 	defer c.drv.mu.Unlock()
 	c.drv.seq++
-	if c.drv.at == nil {
-		c.drv.at = map[uint64]int64{}
+	if c.drv.jobs == nil {
+		c.drv.jobs = map[uint64]*driverJob{}
 	}
-	c.drv.at[c.drv.seq] = 0
+	c.drv.jobs[c.drv.seq] = &driverJob{}
 	return c.drv.seq
+}
+
+func (c *Client) setJobFence(id uint64, f vkdep.Fence) {
+	c.drv.mu.Lock()
+	defer c.drv.mu.Unlock()
+	if j := c.drv.jobs[id]; j != nil {
+		j.fence = f
+	}
 }
 
 func (c *Client) jobSubmitted(id uint64) {
 	c.drv.mu.Lock()
 	defer c.drv.mu.Unlock()
-	if _, ok := c.drv.at[id]; ok {
-		c.drv.at[id] = time.Now().UnixNano()
+	if j := c.drv.jobs[id]; j != nil {
+		j.at = time.Now().UnixNano()
 	}
 }
 
 func (c *Client) untrackJob(id uint64) {
 	c.drv.mu.Lock()
 	defer c.drv.mu.Unlock()
-	delete(c.drv.at, id)
+	delete(c.drv.jobs, id)
 }
 
 // oldestInDriver is when the client's oldest job still in the driver got there; 0 if none is.
@@ -196,13 +210,34 @@ func (c *Client) oldestInDriver() int64 {
 	c.drv.mu.Lock()
 	defer c.drv.mu.Unlock()
 	var oldest int64
-	for _, t := range c.drv.at {
-		if t != 0 && (oldest == 0 || t < oldest) {
-			oldest = t
+	for _, j := range c.drv.jobs {
+		if j.at != 0 && (oldest == 0 || j.at < oldest) {
+			oldest = j.at
 		}
 	}
 	return oldest
 }
+
+// workInDriver reports whether a job of the client may be in the driver: handed to it and not yet
+// released. It never blocks: WaitSubmitted with an ended context only reports whether the submit
+// has happened. A job whose fence is not known yet counts as in the driver.
+func (c *Client) workInDriver() bool {
+	c.drv.mu.Lock()
+	defer c.drv.mu.Unlock()
+	for _, j := range c.drv.jobs {
+		if j.at != 0 || j.fence.IsZero() || j.fence.WaitSubmitted(endedCtx) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// endedCtx is a context that has already ended, for non-blocking WaitSubmitted checks.
+var endedCtx = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
 
 // name is the HUD name: the kind and the queue generation.
 func (c *Client) name() string {
@@ -339,6 +374,7 @@ func (c *Client) submit(t float64) (vkdep.Fence, error) {
 		c.release(s)
 		return f, err
 	}
+	c.setJobFence(id, f)
 	// A parked goroutine per frame (no OS thread) stamps when the submit reached the driver.
 	go func() {
 		if f.WaitSubmitted(c.s.ctx) == nil {

@@ -173,6 +173,16 @@ func (s *Scene) SharedVkQueue() bool {
 	return len(s.clientVkQueue) == 1 && s.clientVkQueue[0] == s.compVkQueue
 }
 
+// clientWorkInDriver reports whether any client's work may be in the driver.
+func (s *Scene) clientWorkInDriver() bool {
+	for _, c := range s.clients {
+		if c.workInDriver() {
+			return true
+		}
+	}
+	return false
+}
+
 // Run starts the clients' own render loops (not in deterministic mode, where the compositor
 // drives them frame by frame).
 func (s *Scene) Run() {

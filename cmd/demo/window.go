@@ -318,10 +318,10 @@ func (w *swapchain) run(ctx context.Context, win *glfw.Window, f flags) error {
 		if err := w.waitBeforePresent(ctx, fence); err != nil {
 			return fmt.Errorf("compositor frame: %w", err)
 		}
-		w.vkq.Lock.Lock()
-		err = vk.QueuePresent(vk.Queue(w.vkq.Handle), w.done[idx], w.sc, idx)
-		w.vkq.Lock.Unlock()
+		err = w.present(win, idx)
 		switch {
+		case errors.Is(err, errQuit):
+			continue
 		case errors.Is(err, vk.ErrorOutOfDateKHR), errors.Is(err, vk.SuboptimalKHR):
 			recreate = true
 		case err != nil:
@@ -339,17 +339,42 @@ func (w *swapchain) run(ctx context.Context, win *glfw.Window, f flags) error {
 	return nil
 }
 
+var errQuit = errors.New("quit while waiting to present")
+
+// present presents image idx under the VkQueue's lock.
+//
+// On a VkQueue shared with the clients (lavapipe) it first makes sure that no client work is in
+// the driver. lavapipe's vkQueuePresentKHR queues the present behind everything submitted before
+// it and blocks the calling thread until it has run, and the present must hold the VkQueue's lock
+// all along. Behind hung client work that would hold the lock for as long as the hang lasts, and
+// vkdep's queue workers wait for that lock while holding their queue's own lock, which the
+// completion goroutine needs for the timeout check: the ban that ends the hang would never come.
+// So the check is made under the lock (no new work can reach the driver meanwhile); when client
+// work is there, the lock is let go, and the present waits for the work to drain, events still
+// handled. Normal client frames drain in milliseconds; hung work drains when the ban's abort word
+// has ended it, which is the stall the HUD shows.
+func (w *swapchain) present(win *glfw.Window, idx uint32) error {
+	for {
+		w.vkq.Lock.Lock()
+		if !w.s.SharedVkQueue() || !w.s.clientWorkInDriver() {
+			err := vk.QueuePresent(vk.Queue(w.vkq.Handle), w.done[idx], w.sc, idx)
+			w.vkq.Lock.Unlock()
+			return err
+		}
+		w.vkq.Lock.Unlock()
+		glfw.PollEvents()
+		if win.ShouldClose() {
+			return errQuit
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // waitBeforePresent waits until the frame may be presented. The present waits on a binary
 // semaphore the frame's job signals, and Vulkan requires that signal to have been submitted first:
 // with a VkQueue of its own, the compositor waits for just that (Fence.WaitSubmitted) and does
-// not block on the GPU.
-//
-// On a VkQueue shared with the clients it waits for the frame to complete instead. lavapipe's
-// vkQueuePresentKHR blocks the calling thread until the presented image is rendered, and the
-// present must hold the VkQueue's lock; behind hung client work that would hold the lock for as
-// long as the hang lasts. vkdep's queue workers wait for that lock while holding their queue's
-// own lock, and the completion goroutine needs that one to run the timeout check: the ban that
-// ends the hang would never come. Presenting only finished frames keeps the lock short.
+// not block on the GPU. On a VkQueue shared with the clients it waits for the frame to complete,
+// so that the present (see present) has nothing of its own to wait for in the driver.
 func (w *swapchain) waitBeforePresent(ctx context.Context, f vkdep.Fence) error {
 	if w.s.SharedVkQueue() {
 		return f.Wait(ctx)

@@ -112,7 +112,7 @@ func (c *Compositor) writeHUD(hud []uint32, f vkdep.Fence) {
 	if cs.LastStall > 0 {
 		stallCol = colWarn
 	}
-	text(grid, 1, crow+2, stallCol, 0, fmt.Sprintf("COMPOSITOR STALL: LAST %s  LONGEST GAP %s  JOB TIMEOUT %d MS  FRAME %s",
+	text(grid, 1, crow+2, stallCol, 0, fmt.Sprintf("COMPOSITOR STALL: LAST %s  LONGEST %s  JOB TIMEOUT %d MS  FRAME %s",
 		ms(cs.LastStall), ms(cs.MaxGap), s.cfg.JobTimeout.Milliseconds(), measured("%d", c.frame)))
 	if ev := s.Events(); len(ev) > 0 && !det {
 		for i, e := range ev[max(0, len(ev)-2):] {

@@ -142,12 +142,28 @@ func (c *Client) newQueue() error {
 // Like the kernel's schedulers, which blame the context whose job was actually running, the demo
 // answers "still running" (the kernel's NO_HANG: the clock is re-armed) while a job of another
 // client on the same VkQueue that reached the driver earlier is still there, and bans otherwise.
+//
+// The judgement rests on the demo's own stamps, taken by goroutines woken after each submit, and
+// two submits microseconds apart can be stamped in the wrong order. So it holds off a ban for at
+// most maxHoldOff job timeouts: a misjudged hang is still ended, a little later.
 func (c *Client) onTimeout(x vkdep.TimedOut) vkdep.TimeoutAction {
-	mine := time.Now().Add(-x.OnGPU).UnixNano()
-	for _, o := range c.s.clients {
-		if o != c && o.pin == c.pin {
-			if t := o.oldestInDriver(); t != 0 && t < mine {
-				return vkdep.TimeoutStillRunning
+	// When the job reached the driver: OnGPU counts from when it became its queue's oldest job,
+	// which is later if an earlier job of the queue was still running then.
+	mine := c.stampOf(x.Fence)
+	if mine == 0 {
+		mine = time.Now().Add(-x.OnGPU).UnixNano()
+	}
+	if x.OnGPU < maxHoldOff*c.s.cfg.JobTimeout {
+		// Time spent queued behind work that was banned does not count: the job's clock
+		// restarts when that work left the GPU, as the kernel re-arms its timers after a reset.
+		if end := c.s.hangEnded(c.pin); mine < end && time.Now().UnixNano()-end < int64(c.s.cfg.JobTimeout) {
+			return vkdep.TimeoutStillRunning
+		}
+		for _, o := range c.s.clients {
+			if o != c && o.pin == c.pin {
+				if t := o.oldestInDriver(); t != 0 && t < mine {
+					return vkdep.TimeoutStillRunning
+				}
 			}
 		}
 	}
@@ -199,10 +215,31 @@ func (c *Client) jobSubmitted(id uint64) {
 	}
 }
 
+// untrackJob runs in the job's release hook: the GPU is done with it. A banned job leaving the
+// GPU marks the end of a hang on its VkQueue.
 func (c *Client) untrackJob(id uint64) {
 	c.drv.mu.Lock()
-	defer c.drv.mu.Unlock()
+	j := c.drv.jobs[id]
 	delete(c.drv.jobs, id)
+	c.drv.mu.Unlock()
+	if j != nil && errors.Is(j.fence.Err(), vkdep.ErrTimedOut) {
+		c.s.noteHangEnded(c.pin)
+	}
+}
+
+// maxHoldOff bounds, in job timeouts, how long onTimeout keeps answering "still running".
+const maxHoldOff = 3
+
+// stampOf is when the job whose fence is f reached the driver, 0 if not known.
+func (c *Client) stampOf(f vkdep.Fence) int64 {
+	c.drv.mu.Lock()
+	defer c.drv.mu.Unlock()
+	for _, j := range c.drv.jobs {
+		if j.fence == f {
+			return j.at
+		}
+	}
+	return 0
 }
 
 // oldestInDriver is when the client's oldest job still in the driver got there; 0 if none is.
@@ -317,7 +354,7 @@ func (c *Client) submit(t float64) (vkdep.Fence, error) {
 		}
 		// Prefer a slot no compositor frame still reads; otherwise the job waits for that frame
 		// on the GPU (a dependency on the compositor's fence).
-		if s < 0 || (c.slots[s].read.Completed() == false && c.slots[i].read.Completed()) {
+		if s < 0 || (!c.slots[s].read.Completed() && c.slots[i].read.Completed()) {
 			s = i
 		}
 	}
@@ -341,6 +378,7 @@ func (c *Client) submit(t float64) (vkdep.Fence, error) {
 		return vkdep.Fence{}, err
 	}
 	if hang {
+		clear(c.gateResult.Uint32s()) // no gate of the client is running: its last was released
 		aw := q.AbortWord()
 		// Hung work: the gate kernel spins until its release word (never set while the demo
 		// runs) or the queue's abort word is set. Thousands of workgroups keep lavapipe busy for
@@ -440,14 +478,13 @@ func (c *Client) poll() {
 
 // view is what the compositor needs of a client for one frame.
 type view struct {
-	name      string
-	offset    uint32 // word offset of the latest frame in the clients buffer, noFrame if none
-	slot      int
-	hung      bool
-	fps       float64
-	inFlight  int
-	stats     clientStats
-	frameTime float64
+	name     string
+	offset   uint32 // word offset of the latest frame in the clients buffer, noFrame if none
+	slot     int
+	hung     bool
+	fps      float64
+	inFlight int
+	stats    clientStats
 }
 
 // show polls the client and returns its latest frame for the compositor frame whose fence is f,
@@ -455,15 +492,19 @@ type view struct {
 func (c *Client) show(f vkdep.Fence) view {
 	c.poll()
 	c.mu.Lock()
+	q := c.q
+	c.mu.Unlock()
+	// Stats takes the queue's lock: never ask for it under c.mu, which release hooks and
+	// vkdep's callbacks take.
+	st := q.Stats()
+	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := c.q.Stats()
 	v := view{name: c.q.Name(), offset: noFrame, slot: -1, hung: c.hanging || c.q.Aborted(),
 		fps: float64(len(c.stats.doneTimes)), inFlight: st.InFlight + st.Pending, stats: c.stats}
 	v.stats.doneTimes = nil
 	if c.hasFrame {
 		v.slot = c.latest.slot
 		v.offset = uint32((c.idx*slotsPerClient + v.slot) * clientSize * clientSize)
-		v.frameTime = c.latest.t
 		c.slots[v.slot].read = f
 	}
 	return v

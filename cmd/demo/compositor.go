@@ -216,9 +216,9 @@ type compStats struct {
 }
 
 func (c *Compositor) stats() compStats {
+	st := c.q.Stats() // outside c.mu, which frame callbacks take on the completion goroutine
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := c.q.Stats()
 	return compStats{Frames: int(st.Completed), FPS: float64(len(c.doneTimes)), MaxGap: c.maxGap, LastStall: c.lastStall,
 		Latency: c.latency, InFlight: st.InFlight + st.Pending}
 }

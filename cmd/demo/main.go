@@ -74,6 +74,10 @@ func main() {
 			fmt.Fprintln(os.Stderr, "demo: validation:", m)
 		},
 	}
+	if f.deterministic && f.hangAt >= 0 {
+		fmt.Fprintln(os.Stderr, "demo: -hang-at needs real time: a deterministic frame waits for every client, a hung one too")
+		os.Exit(2)
+	}
 	cfg := Config{JobTimeout: f.jobTimeout, FPS: f.fps, Deterministic: f.deterministic, Step: f.step, HangAt: f.hangAt}
 	var err error
 	if f.headless {

@@ -74,6 +74,7 @@ type Scene struct {
 	pausedAt  time.Time
 	pausedFor time.Duration
 	events    []string
+	hangEnd   map[int]int64 // per VkQueue: when banned work last left it (UnixNano)
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -171,6 +172,23 @@ func (s *Scene) build() error {
 // SharedVkQueue reports whether clients and compositor share one VkQueue (lavapipe).
 func (s *Scene) SharedVkQueue() bool {
 	return len(s.clientVkQueue) == 1 && s.clientVkQueue[0] == s.compVkQueue
+}
+
+// noteHangEnded records that banned work left VkQueue pin (1-based) now.
+func (s *Scene) noteHangEnded(pin int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hangEnd == nil {
+		s.hangEnd = map[int]int64{}
+	}
+	s.hangEnd[pin] = time.Now().UnixNano()
+}
+
+// hangEnded is when banned work last left VkQueue pin, in UnixNano; 0 if never.
+func (s *Scene) hangEnded(pin int) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hangEnd[pin]
 }
 
 // clientWorkInDriver reports whether any client's work may be in the driver.

@@ -128,6 +128,9 @@ func (c *Compositor) Frame(ctx context.Context, p *present) (vkdep.Fence, int, e
 	if c.s.cfg.HangAt >= 0 && c.frame == c.s.cfg.HangAt {
 		c.s.Hang(c.s.cfg.HangClient)
 	}
+	if c.s.cfg.KillAt >= 0 && c.frame == c.s.cfg.KillAt {
+		c.s.Kill(c.s.cfg.KillClient)
+	}
 
 	vkd := c.s.g.VK
 	cmd := sl.cmd

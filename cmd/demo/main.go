@@ -35,6 +35,8 @@ type flags struct {
 	out           string
 	saveEvery     int
 	hangAt        int
+	killAt        int
+	resizeAt      int
 	jobTimeout    time.Duration
 	fps           float64
 	deterministic bool
@@ -50,6 +52,8 @@ func parseFlags() flags {
 	flag.StringVar(&f.out, "out", "out/demo", "headless: directory for the PNG frames")
 	flag.IntVar(&f.saveEvery, "save-every", 1, "headless: save every n-th frame (and the last)")
 	flag.IntVar(&f.hangAt, "hang-at", -1, "make the plasma client submit hung work at this frame")
+	flag.IntVar(&f.killAt, "kill-at", -1, "kill the particles client's queue at this frame")
+	flag.IntVar(&f.resizeAt, "resize-at", -1, "windowed: resize the window to 800x450 at this frame (exercises swapchain recreation)")
 	flag.DurationVar(&f.jobTimeout, "job-timeout", 400*time.Millisecond, "client queues' job timeout")
 	flag.Float64Var(&f.fps, "fps", 60, "compositor frame pacing target")
 	flag.BoolVar(&f.deterministic, "deterministic", false, "frame n shows animation time n*step, waits for the clients' frames for it, and the HUD shows no measurements (for golden images)")
@@ -74,11 +78,12 @@ func main() {
 			fmt.Fprintln(os.Stderr, "demo: validation:", m)
 		},
 	}
-	if f.deterministic && f.hangAt >= 0 {
-		fmt.Fprintln(os.Stderr, "demo: -hang-at needs real time: a deterministic frame waits for every client, a hung one too")
+	if f.deterministic && (f.hangAt >= 0 || f.killAt >= 0) {
+		fmt.Fprintln(os.Stderr, "demo: -hang-at and -kill-at need real time: a deterministic frame waits for every client")
 		os.Exit(2)
 	}
-	cfg := Config{JobTimeout: f.jobTimeout, FPS: f.fps, Deterministic: f.deterministic, Step: f.step, HangAt: f.hangAt}
+	cfg := Config{JobTimeout: f.jobTimeout, FPS: f.fps, Deterministic: f.deterministic, Step: f.step, HangAt: f.hangAt,
+		KillAt: f.killAt, KillClient: 2}
 	var err error
 	if f.headless {
 		err = runHeadless(opts, cfg, f)

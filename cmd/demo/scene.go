@@ -47,6 +47,8 @@ type Config struct {
 	Step          time.Duration
 	// HangAt is the compositor frame at which client HangClient submits hung work; <0: never.
 	HangAt, HangClient int
+	// KillAt is the compositor frame at which client KillClient's queue is killed; <0: never.
+	KillAt, KillClient int
 }
 
 // Scene is the demo: clients rendering on their own queues, and the compositor.

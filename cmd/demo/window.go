@@ -272,6 +272,9 @@ func (w *swapchain) run(ctx context.Context, win *glfw.Window, f flags) error {
 	presented := 0
 	for !win.ShouldClose() && (f.frames == 0 || presented < f.frames) {
 		glfw.PollEvents()
+		if presented == f.resizeAt {
+			win.SetSize(800, 450)
+		}
 		if d := time.Until(next); d > 0 {
 			time.Sleep(d)
 		}

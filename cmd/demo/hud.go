@@ -109,7 +109,7 @@ func (c *Compositor) writeHUD(hud []uint32, f vkdep.Fence) {
 	text(grid, 71, crow, colOK, 0, "BYPASS")
 
 	stallCol := uint32(colText)
-	if cs.LastStall > 0 {
+	if cs.LastStall > 0 && !det {
 		stallCol = colWarn
 	}
 	text(grid, 1, crow+2, stallCol, 0, fmt.Sprintf("COMPOSITOR STALL: LAST %s  LONGEST %s  JOB TIMEOUT %d MS  FRAME %s",

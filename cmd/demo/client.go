@@ -29,8 +29,9 @@ type clientKind struct {
 	color  uint32  // window frame colour, 0xRRGGBB
 }
 
-// kinds are the demo's clients: one faster than most displays can show under lavapipe, and two
-// slower than the display, so the compositor visibly shows their latest frame several times.
+// kinds are the demo's clients. All render slower than the compositor's 60 fps target, the
+// fractal and the particles much slower, so the compositor visibly shows a client's latest
+// frame several times over.
 var kinds = []clientKind{
 	{"plasma", shaders.Plasma, 30, 1, 0x3070d0},
 	{"fractal", shaders.Fractal, 5, 128, 0xd09020},
@@ -120,9 +121,8 @@ func newClient(s *Scene, idx int, k clientKind, pin int) (*Client, error) {
 
 // newQueue puts the client on a fresh queue. Called with c.mu held, or before the client runs.
 func (c *Client) newQueue() error {
-	c.gen++
 	q, err := c.s.d.NewQueue(vkdep.QueueOptions{
-		Name:       fmt.Sprintf("%s#%d", c.kind.name, c.gen),
+		Name:       fmt.Sprintf("%s#%d", c.kind.name, c.gen+1),
 		JobTimeout: c.s.cfg.JobTimeout,
 		VkQueue:    c.pin,
 		OnTimeout:  c.onTimeout,
@@ -131,6 +131,7 @@ func (c *Client) newQueue() error {
 		return err
 	}
 	c.q = q
+	c.gen++
 	return nil
 }
 

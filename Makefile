@@ -10,7 +10,7 @@ PACKAGES := $(shell sed -e 's/\#.*//' third_party/debian-packages.txt)
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 KERNELS  := $(wildcard shaders/*.comp)
 
-.PHONY: all bench test deps shaders vet staticcheck gotest schedules benchcheck soak clean
+.PHONY: all bench test deps shaders vet staticcheck gotest schedules benchcheck soak demo clean
 
 all: bench
 
@@ -57,6 +57,17 @@ benchcheck:
 ## soak: a million jobs over four queues; heap and goroutines at start and end.
 soak: deps
 	VKDEP_SOAK=$${VKDEP_SOAK:-1000000} $(GO) test -count=1 -timeout 60m -run TestSoak -v ./vkdep/
+
+## demo: the compositor demo; in a window when there is a display, else headless to out/demo/.
+## DEMOFLAGS adds flags (e.g. DEMOFLAGS="-hang-at 60" to hang a client at frame 60).
+demo: deps
+	@if [ -n "$$DISPLAY" ]; then \
+		echo "make demo: DISPLAY=$$DISPLAY is set: windowed (keys: H hang a client, K kill one, P pause, Esc quit)"; \
+		$(GO) run ./cmd/demo $(DEMOFLAGS); \
+	else \
+		echo "make demo: no DISPLAY: headless, 120 frames to out/demo/ (run under xvfb-run for the window)"; \
+		$(GO) run ./cmd/demo -headless -frames 120 -save-every 10 -hang-at 40 -out out/demo $(DEMOFLAGS); \
+	fi
 
 ## shaders: recompile the committed SPIR-V from the GLSL sources.
 shaders: $(KERNELS:.comp=.spv)

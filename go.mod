@@ -2,7 +2,10 @@ module vkdep.dev
 
 go 1.26.0
 
-require go.uber.org/goleak v1.3.0
+require (
+	github.com/go-gl/glfw/v3.3/glfw v0.0.0-20260823155953-d41da22a9587
+	go.uber.org/goleak v1.3.0
+)
 
 require (
 	github.com/BurntSushi/toml v1.4.1-0.20240526193622-a339e1f7089c // indirect

@@ -19,7 +19,7 @@
 // and commit the regenerated .spv files. The package tests recompile every
 // kernel and fail if a committed .spv no longer matches its source.
 //
-// All kernels use storage buffers only, in descriptor set 0 at bindings
+// All kernels (the demo's too) use storage buffers only, in descriptor set 0 at bindings
 // 0..Bindings-1, and a push-constant block laid out with std430 rules starting
 // at offset 0.
 package shaders
@@ -129,13 +129,34 @@ var (
 	// Push constants (4 bytes): uint n.
 	// Dispatch ceil(n/256) workgroups, the same grid as Scan.
 	ScanAdd = mustLoad("scan_add", 2, 4, 256)
+
+	// Plasma, Fractal and Particles draw one frame of a demo client: animated content at
+	// animation time t into a size×size block of a pixel buffer, packed 0xAABBGGRR.
+	//
+	// Binding 0: uint pixels[], the frame at pixels[offset + y*size + x].
+	// Push constants (16 bytes): float t; uint offset; uint size; and a fourth word: the
+	// palette seed (Plasma), the iteration limit (Fractal), the particle count (Particles).
+	// Dispatch ceil(size*size/64) workgroups.
+	Plasma    = mustLoad("plasma", 1, 16, 64)
+	Fractal   = mustLoad("fractal", 1, 16, 64)
+	Particles = mustLoad("particles", 1, 16, 64)
+
+	// Composite draws one frame of the demo's compositor: a background, a framed window per
+	// client showing its latest frame, and a text layer from a character grid and a bitmap font.
+	// composite.comp documents the layout of the hud buffer.
+	//
+	// Bindings: 0 readonly uint clients[], 1 uint out[] (width*height pixels, the bytes of
+	// VK_FORMAT_B8G8R8A8_*), 2 readonly uint hud[].
+	// Push constants (16 bytes): uint width, height, client_size, windows.
+	// Dispatch ceil(width*height/64) workgroups.
+	Composite = mustLoad("composite", 3, 16, 64)
 )
 
 // All returns every kernel in this package, in a fixed order. The slice is
 // freshly allocated; the SPIRV word slices are shared and must not be
 // modified.
 func All() []Kernel {
-	return []Kernel{SAXPY, Gate, Append, Reduce, Scan, ScanAdd}
+	return []Kernel{SAXPY, Gate, Append, Reduce, Scan, ScanAdd, Plasma, Fractal, Particles, Composite}
 }
 
 // mustLoad builds a Kernel from the embedded NAME.spv and panics if the file

@@ -12,7 +12,7 @@ import (
 )
 
 // wantKernels lists every kernel the package must export, in All() order.
-var wantKernels = []string{"saxpy", "gate", "append", "reduce", "scan", "scan_add"}
+var wantKernels = []string{"saxpy", "gate", "append", "reduce", "scan", "scan_add", "plasma", "fractal", "particles", "composite"}
 
 // requireTool returns the path of an external tool. When the tool is not on
 // PATH the test fails under CI (which must provide it) and is skipped

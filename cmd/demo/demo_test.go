@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/png"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"vkdep.dev/internal/vktest"
+	"vkdep.dev/vkdep"
+)
+
+var update = flag.Bool("update", false, "regenerate the golden frames in testdata/")
+
+// Golden frames: deterministic mode, frame n at animation time n×goldenStep.
+const (
+	goldenFrames = 3
+	goldenStep   = 750 * time.Millisecond
+)
+
+// Comparison tolerance: a pixel differs when a channel is off by more than pixelTolerance, and
+// at most maxDiffFraction of the pixels may differ. Goldens and renders are compared at half
+// resolution (2×2 box filter), which keeps the files small and absorbs single-pixel noise from
+// differences in floating-point code generation between CPUs.
+const (
+	pixelTolerance  = 12
+	maxDiffFraction = 0.005
+)
+
+// TestHeadlessGolden renders a few frames at fixed animation times and compares them with the
+// committed goldens (-update regenerates them).
+func TestHeadlessGolden(t *testing.T) {
+	d := vktest.Open(t)
+	frames := map[int]*image.RGBA{}
+	cfg := Config{Deterministic: true, Step: goldenStep, HangAt: -1, KillAt: -1}
+	rep, err := runScene(d, cfg, goldenFrames, func(n int, img *image.RGBA) error {
+		frames[n] = img
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%v", rep)
+	for n := range goldenFrames {
+		got := halve(frames[n])
+		path := filepath.Join("testdata", fmt.Sprintf("golden-%d.png", n))
+		if *update {
+			if err := os.MkdirAll("testdata", 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := writePNGBest(path, got); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := readPNG(path)
+		if err != nil {
+			t.Fatalf("%v (regenerate with go test ./cmd/demo -run TestHeadlessGolden -args -update)", err)
+		}
+		diff, worst := compare(got, want)
+		t.Logf("frame %d: %.3f%% of pixels differ, worst channel difference %d", n, 100*diff, worst)
+		if diff > maxDiffFraction {
+			bad := filepath.Join(t.TempDir(), fmt.Sprintf("got-%d.png", n))
+			writePNGBest(bad, got)
+			t.Errorf("frame %d differs from %s in %.2f%% of pixels (tolerance %.2f%%); this run's frame: %s",
+				n, path, 100*diff, 100*maxDiffFraction, bad)
+		}
+	}
+}
+
+// TestHangRecovers runs the scene in real time and makes the plasma client submit hung work: its
+// job must time out, its queue be banned and killed, the work end through the abort word, the
+// client come back on a new queue and render again, and the compositor present again after a
+// stall bounded by about the job timeout.
+func TestHangRecovers(t *testing.T) {
+	d := vktest.Open(t)
+	// Long enough that a normal frame never times out while the rest of make test loads the
+	// CPU (a fractal frame has been seen 336 ms on the GPU then), short enough to keep the test
+	// quick.
+	const timeout = time.Second
+	// The plasma client hangs at frame 10; the particles client's queue is killed at frame 30.
+	cfg := Config{FPS: 30, JobTimeout: timeout, HangAt: 10, HangClient: 0, KillAt: 30, KillClient: 2}
+	rep, err := runScene(d, cfg, 50, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%v", rep)
+	t.Logf("longest gap between compositor frames: %v (job timeout %v, one shared VkQueue: %v)", rep.MaxGap, timeout, rep.Shared)
+	c := rep.Clients[0]
+	if !errors.Is(c.HangErr, vkdep.ErrTimedOut) {
+		t.Errorf("hung job completed with %v, want ErrTimedOut", c.HangErr)
+	}
+	if c.Timeouts != 1 || c.Kills != 1 || c.Name != "plasma#2" {
+		t.Errorf("plasma client: %d timeouts, %d kills, now on %s; want 1, 1, plasma#2", c.Timeouts, c.Kills, c.Name)
+	}
+	if !c.GateAborted {
+		t.Error("the hung work did not end through the queue's abort word")
+	}
+	if c.AfterRecover == 0 {
+		t.Error("the client rendered no frame on its new queue")
+	}
+	if rep.Frames != 50 {
+		t.Errorf("the compositor presented %d frames, want 50", rep.Frames)
+	}
+	// Generous: machines are noisy. On one VkQueue the stall is about the job timeout; with the
+	// compositor on its own VkQueue there should be none at all.
+	if limit := timeout + 2*time.Second; rep.MaxGap > limit {
+		t.Errorf("the compositor stalled %v, more than %v", rep.MaxGap, limit)
+	}
+	// Only the hung client is blamed: the others' jobs queued behind the hang on a shared
+	// VkQueue are not timed out.
+	if f := rep.Clients[1]; f.Timeouts != 0 || f.Kills != 0 || f.Frames == 0 {
+		t.Errorf("client %s was disturbed: %+v", f.Name, f)
+	}
+	if p := rep.Clients[2]; p.Timeouts != 0 || p.Kills != 1 || p.Name != "particles#2" || p.AfterRecover == 0 {
+		t.Errorf("killed client: %s, %d timeouts, %d kills, %d frames after recovery; want particles#2, 0, 1, some",
+			p.Name, p.Timeouts, p.Kills, p.AfterRecover)
+	}
+}
+
+// TestWindowed builds the demo and runs it in a window under xvfb-run: it must present its
+// frames with the validation layer silent, and the screenshot must be the composited scene.
+func TestWindowed(t *testing.T) {
+	xvfb, err := exec.LookPath("xvfb-run")
+	if err != nil {
+		if vktest.SkipAllowed() {
+			t.Skip("xvfb-run missing, skipped because VKDEP_SKIP_NO_DEVICE=1")
+		}
+		t.Fatalf("xvfb-run not found (make deps installs it): %v", err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "demo")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	shot := filepath.Join(dir, "shot.png")
+	// 61 frames 25 ms apart end at 1.5 s, the time of golden frame 2.
+	cmd := exec.Command(xvfb, "-a", "-s", "-screen 0 1280x720x24", bin,
+		"-frames", "61", "-deterministic", "-step", "25ms", "-validate", "-screenshot", shot)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("demo under xvfb-run (%v):\n%s", time.Since(start).Round(time.Millisecond), out)
+	if err != nil {
+		t.Fatalf("demo: %v", err)
+	}
+	got, err := readPNG(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := got.Bounds(); b.Dx() != defaultWidth || b.Dy() != defaultHeight {
+		t.Fatalf("screenshot is %v, want the %dx%d window", b, defaultWidth, defaultHeight)
+	}
+	if sd := stddev(got); sd < 20 {
+		t.Fatalf("screenshot is blank (standard deviation %.1f)", sd)
+	}
+	want, err := readPNG(filepath.Join("testdata", fmt.Sprintf("golden-%d.png", goldenFrames-1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range kinds {
+		r := image.Rect(windowX(i), windowY, windowX(i)+clientSize, windowY+clientSize)
+		g := meanColor(got, r)
+		w := meanColor(want, image.Rect(r.Min.X/2, r.Min.Y/2, r.Max.X/2, r.Max.Y/2))
+		t.Logf("%s window: screenshot mean %v, headless golden %v", kinds[i].name, g, w)
+		for c := range 3 {
+			if d := g[c] - w[c]; d > 10 || d < -10 {
+				t.Errorf("%s window: mean colour %v in the screenshot, %v in the headless frame", kinds[i].name, g, w)
+				break
+			}
+		}
+	}
+
+	// A hung client in the window: on lavapipe's single VkQueue the present is where a hang
+	// could trap the VkQueue lock; the run must still see the ban, the recovery, and finish. The
+	// window is resized at frame 60, so the swapchain is recreated under validation too.
+	t.Run("hung_client", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, xvfb, "-a", "-s", "-screen 0 1280x720x24", bin,
+			"-frames", "90", "-hang-at", "30", "-job-timeout", "1s", "-resize-at", "60", "-validate")
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		t.Logf("demo under xvfb-run (%v):\n%s", time.Since(start).Round(time.Millisecond), out)
+		if err != nil {
+			t.Fatalf("demo: %v", err)
+		}
+		if !strings.Contains(string(out), "plasma#2     frames") || !strings.Contains(string(out), "timeouts 1, kills 1") ||
+			!strings.Contains(string(out), "aborted through the abort word: true") {
+			t.Errorf("the hung client was not timed out, killed, aborted and recovered")
+		}
+	})
+}
+
+// halve box-filters img to half its size.
+func halve(img *image.RGBA) *image.RGBA {
+	b := img.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, b.Dx()/2, b.Dy()/2))
+	for y := range out.Rect.Dy() {
+		for x := range out.Rect.Dx() {
+			for c := range 4 {
+				sum := 0
+				for dy := range 2 {
+					for dx := range 2 {
+						sum += int(img.Pix[img.PixOffset(2*x+dx, 2*y+dy)+c])
+					}
+				}
+				out.Pix[out.PixOffset(x, y)+c] = uint8((sum + 2) / 4)
+			}
+		}
+	}
+	return out
+}
+
+// compare returns the fraction of pixels of a and b that differ by more than pixelTolerance in a
+// channel, and the largest channel difference.
+func compare(a, b *image.RGBA) (float64, int) {
+	if a.Rect != b.Rect {
+		return 1, 255
+	}
+	differ, worst := 0, 0
+	for i := 0; i < len(a.Pix); i += 4 {
+		bad := false
+		for c := range 3 {
+			d := int(a.Pix[i+c]) - int(b.Pix[i+c])
+			d = max(d, -d)
+			worst = max(worst, d)
+			bad = bad || d > pixelTolerance
+		}
+		if bad {
+			differ++
+		}
+	}
+	return float64(differ) / float64(len(a.Pix)/4), worst
+}
+
+func meanColor(img *image.RGBA, r image.Rectangle) [3]float64 {
+	var sum [3]float64
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			o := img.PixOffset(x, y)
+			for c := range 3 {
+				sum[c] += float64(img.Pix[o+c])
+			}
+			n++
+		}
+	}
+	for c := range sum {
+		sum[c] /= float64(max(n, 1))
+	}
+	return sum
+}
+
+func stddev(img *image.RGBA) float64 {
+	var sum, sq float64
+	n := float64(len(img.Pix) / 4)
+	for i := 0; i < len(img.Pix); i += 4 {
+		v := float64(img.Pix[i]) + float64(img.Pix[i+1]) + float64(img.Pix[i+2])
+		sum += v
+		sq += v * v
+	}
+	mean := sum / n
+	return math.Sqrt(max(sq/n-mean*mean, 0)) / 3
+}
+
+func readPNG(path string) (*image.RGBA, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	rgba := image.NewRGBA(img.Bounds())
+	draw.Draw(rgba, rgba.Rect, img, img.Bounds().Min, draw.Src)
+	return rgba, nil
+}
+
+func writePNGBest(path string, img image.Image) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(f, img); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -155,3 +155,16 @@ func (f Fence) WaitSubmitted(ctx context.Context) error {
 		}
 	}
 }
+
+// Submitted reports, without blocking, whether the fence's value has been handed to the driver
+// (see WaitSubmitted). A HostTimeline point counts as submitted once signalled; the zero Fence
+// always does.
+func (f Fence) Submitted() bool {
+	if f.tl == nil {
+		return true
+	}
+	if q := f.tl.queue; q != nil {
+		return q.submitted.Load() >= f.value
+	}
+	return f.Completed()
+}

@@ -62,6 +62,11 @@ type Queue struct {
 	pending     jobList // armed, not yet submitted, in value order
 	inflight    jobList // submitted, not yet retired
 	creditsUsed int
+	submitting  bool   // a goroutine is in flush's vkQueueSubmit2 with q.mu released
+	again       bool   // pump was called meanwhile: the submitting goroutine looks again
+	drainLater  bool   // drainCPU was asked for meanwhile: flush posts it when done
+	reachLater  bool   // reached stopped at a job being submitted: flush posts it again when done
+	submitFrom  uint64 // the first value of the batch being submitted
 	stopped     bool
 	killed      error // the error killed jobs complete with, once killed
 	closed      bool
@@ -383,8 +388,10 @@ func (q *Queue) Kill(cause error) {
 			q.skipLocked(j, q.killed)
 		}
 	}
-	q.pump(false)
 	q.mu.Unlock()
+	// The worker submits the killed jobs' signals. Kill does not do it itself: it is called
+	// by the timeout watch on the completion goroutine, which must never wait for a VkQueue's
+	// lock (that may be held, on a shared VkQueue, by whatever waits for the hung work).
 	q.kick()
 }
 
@@ -405,9 +412,9 @@ func (q *Queue) Close() {
 				q.pushedUpTo = j.value
 			}
 		}
-		q.pump(false)
 	}
 	q.mu.Unlock()
+	q.kick() // the worker submits what is pending; Close does not wait for a VkQueue's lock
 	q.maybeFinish()
 }
 

@@ -16,24 +16,32 @@ const maxBatch = 32
 // dependencies are complete or pending on this device (D4), the queue is not stopped (S1) and
 // credits allow (C1); or it is to be skipped (killed, closed, failed dependency), which only needs
 // its value signalled (O5). Ready jobs leave in one vkQueueSubmit2 (B1). It stops at the first job
-// that cannot go, so nothing overtakes it. The caller holds q.mu; inCaller says the caller is the
-// pushing goroutine (bypass, P1) rather than the worker. It is the one submission path of a queue:
-// bypass and worker differ only in the goroutine (P2).
+// that cannot go, so nothing overtakes it. The caller holds q.mu; flush releases it during the
+// submit itself. inCaller says the caller is the pushing goroutine (bypass, P1) rather than the
+// worker. It is the one submission path of a queue: bypass and worker differ only in the goroutine
+// (P2). The completion goroutine never calls it: it must not wait for a VkQueue's lock.
 func (q *Queue) pump(inCaller bool) {
-	if q.dead == nil && q.dev.isLost.Load() {
-		// Lost, and the queue's share of it (deviceGone) has not run yet: nothing more may
-		// reach the driver.
-		q.dead = q.dev.lostErr()
-	}
-	if q.finished || q.dead != nil {
-		// No semaphore to signal any more (freed, or its device is gone): pushed jobs
-		// complete on the CPU, on the completion goroutine.
-		if q.pending.len() > 0 && q.pending.at(0).state != jobArmed {
-			q.dev.waiter.post(q.drainCPU)
-		}
+	if q.submitting {
+		// Another goroutine is inside a vkQueueSubmit2 of this queue, with q.mu released; it
+		// looks at the pending jobs again when it returns. Submitting from here would let
+		// a later batch overtake it (O1).
+		q.again = true
 		return
 	}
 	for {
+		if q.dead == nil && q.dev.isLost.Load() {
+			// Lost, and the queue's share of it (deviceGone) has not run yet: nothing more
+			// may reach the driver.
+			q.dead = q.dev.lostErr()
+		}
+		if q.finished || q.dead != nil {
+			// No semaphore to signal any more (freed, or its device is gone): pushed jobs
+			// complete on the CPU, on the completion goroutine.
+			if q.pending.len() > 0 && q.pending.at(0).state != jobArmed {
+				q.dev.waiter.post(q.drainCPU)
+			}
+			return
+		}
 		q.batch = q.batch[:0]
 		for n := 0; n < q.pending.len() && len(q.batch) < maxBatch; n++ {
 			j := q.pending.at(n)
@@ -71,8 +79,18 @@ func (q *Queue) pump(inCaller bool) {
 		for range q.batch {
 			q.pending.pop()
 		}
+		full := len(q.batch) == maxBatch
 		q.flush(inCaller)
-		if len(q.batch) < maxBatch {
+		again := q.again
+		q.again = false
+		if !full && !again {
+			return
+		}
+		if inCaller {
+			// More to submit, some of it pushed by others meanwhile: that is the worker's
+			// job, not the pushing goroutine's, which would otherwise keep submitting
+			// for everybody.
+			q.kick()
 			return
 		}
 	}
@@ -130,6 +148,13 @@ func (q *Queue) onSubmitted(value uint64, dep *Queue) {
 // writes of the one before it (D3) — and for its GPU-side dependencies, runs its command buffers
 // and signals its value. A run of skipped jobs becomes one signal-only submit of the run's last
 // value: reaching it reaches every value below, in order, with no host-signal race (O5).
+//
+// The jobs join inflight before the submit, and q.mu is released while it waits for the VkQueue's
+// lock and submits: that lock may be held for long by another queue's submit or the application's
+// vkQueuePresentKHR (which lavapipe runs to completion behind every job queued before it, a hung
+// one included), and the completion goroutine, the timeout watch and Kill must still get q.mu
+// meanwhile. q.submitting keeps other pumps of the queue (which would reorder), and drainCPU (which
+// would recycle the jobs), away until the submit is done.
 func (q *Queue) flush(inCaller bool) {
 	q.descs, q.ops, q.cmds = q.descs[:0], q.ops[:0], q.cmds[:0]
 	sem := q.tl.sem
@@ -181,14 +206,29 @@ func (q *Queue) flush(inCaller bool) {
 		i++
 	}
 
+	for _, j := range q.batch {
+		q.inflight.push(j)
+	}
+	q.submitting, q.submitFrom = true, q.batch[0].value
+	q.mu.Unlock()
 	region := trace.StartRegion(q.batch[0].traceCtx(), "vkdep.submit")
 	q.hw.mu.Lock()
 	err := q.dev.vk.Submit(q.hw.handle, q.descs, q.ops, q.cmds)
 	q.hw.mu.Unlock()
 	region.End()
 	t := now()
+	q.mu.Lock()
 	if err != nil {
 		err = q.submitFailed(err)
+	}
+	q.submitting = false
+	if q.drainLater {
+		q.drainLater = false
+		q.dev.waiter.post(q.drainCPU)
+	}
+	if q.reachLater {
+		q.reachLater = false
+		q.dev.waiter.post(q.recheckTask)
 	}
 	if err == nil {
 		q.stats.SubmitCalls++
@@ -204,13 +244,12 @@ func (q *Queue) flush(inCaller bool) {
 			j.submittedAt, j.batch, j.bypass = t, uint16(ran), inCaller
 			j.phase("submitted")
 		}
-		q.inflight.push(j)
 	}
+	last := q.batch[len(q.batch)-1].value
 	clear(q.batch)
 	if err == nil {
 		// Only signals that reached the driver may be waited on by dependents (D4): after a
 		// failed submit the values are reached on the CPU, never on the semaphore.
-		last := q.inflight.at(q.inflight.len() - 1).value
 		q.submitted.Store(last)
 		q.notifySubmitted(last)
 	}
@@ -245,9 +284,11 @@ func (q *Queue) submitFailed(err error) error {
 	}
 	q.ops = append(q.ops, vk.SemOp{Semaphore: q.tl.sem, Value: last, Stage: vk.StageAllCommands})
 	q.descs = append(q.descs[:0], desc)
+	q.mu.Unlock() // as in flush: never wait for the VkQueue's lock holding q.mu
 	q.hw.mu.Lock()
 	err2 := q.dev.vk.Submit(q.hw.handle, q.descs, q.ops, nil)
 	q.hw.mu.Unlock()
+	q.mu.Lock()
 	if err2 != nil {
 		q.dev.markLost("vkQueueSubmit2 on "+q.tl.name, err2)
 		return q.dev.lostErr()
@@ -297,6 +338,12 @@ func (q *Queue) reached(counter uint64) {
 	for q.inflight.len() > 0 {
 		j := q.inflight.at(0)
 		if j.value > counter || !q.producersDone(j) {
+			break
+		}
+		if q.submitting && j.value >= q.submitFrom {
+			// Its submit has not returned yet (the GPU can be that fast): flush still
+			// writes to it, so it is retired once flush is done.
+			q.reachLater = true
 			break
 		}
 		q.inflight.pop()
@@ -398,6 +445,13 @@ func (q *Queue) retire(jobs []*Job) {
 func (q *Queue) drainCPU() {
 	var retired []*Job
 	q.mu.Lock()
+	if q.submitting {
+		// A submit of the queue is under way with its jobs already in inflight: they are
+		// drained when it returns (flush posts this again).
+		q.drainLater = true
+		q.mu.Unlock()
+		return
+	}
 	for q.inflight.len() > 0 {
 		retired = append(retired, q.inflight.pop())
 	}

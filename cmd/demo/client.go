@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -257,25 +256,18 @@ func (c *Client) oldestInDriver() int64 {
 }
 
 // workInDriver reports whether a job of the client may be in the driver: handed to it and not yet
-// released. It never blocks: WaitSubmitted with an ended context only reports whether the submit
-// has happened. A job whose fence is not known yet counts as in the driver.
+// released. It never blocks (Fence.Submitted). A job whose fence is not known yet counts as in the
+// driver.
 func (c *Client) workInDriver() bool {
 	c.drv.mu.Lock()
 	defer c.drv.mu.Unlock()
 	for _, j := range c.drv.jobs {
-		if j.at != 0 || j.fence.IsZero() || j.fence.WaitSubmitted(endedCtx) == nil {
+		if j.at != 0 || j.fence.IsZero() || j.fence.Submitted() {
 			return true
 		}
 	}
 	return false
 }
-
-// endedCtx is a context that has already ended, for non-blocking WaitSubmitted checks.
-var endedCtx = func() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}()
 
 // name is the HUD name: the kind and the queue generation.
 func (c *Client) name() string {

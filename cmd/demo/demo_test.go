@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -186,8 +187,9 @@ func TestWindowed(t *testing.T) {
 	t.Run("hung_client", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
+		trace := filepath.Join(t.TempDir(), "demo.trace.json")
 		cmd := exec.CommandContext(ctx, xvfb, "-a", "-s", "-screen 0 1280x720x24", bin,
-			"-frames", "90", "-hang-at", "30", "-job-timeout", "1s", "-resize-at", "60", "-validate")
+			"-frames", "90", "-hang-at", "30", "-job-timeout", "1s", "-resize-at", "60", "-validate", "-trace", trace)
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
 		t.Logf("demo under xvfb-run (%v):\n%s", time.Since(start).Round(time.Millisecond), out)
@@ -197,6 +199,41 @@ func TestWindowed(t *testing.T) {
 		if !strings.Contains(string(out), "plasma#2     frames") || !strings.Contains(string(out), "timeouts 1, kills 1") ||
 			!strings.Contains(string(out), "aborted through the abort word: true") {
 			t.Errorf("the hung client was not timed out, killed, aborted and recovered")
+		}
+		// -trace: the timeline holds the compositor's and every client's jobs, the hung one
+		// with its timeout.
+		data, err := os.ReadFile(trace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			TraceEvents []struct {
+				Ph   string         `json:"ph"`
+				Args map[string]any `json:"args"`
+			} `json:"traceEvents"`
+		}
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatalf("-trace JSON: %v", err)
+		}
+		queues, timedOut := map[string]bool{}, false
+		for _, ev := range doc.TraceEvents {
+			if q, ok := ev.Args["queue"].(string); ok {
+				queues[q] = true
+			}
+			if e, ok := ev.Args["error"].(string); ok && strings.Contains(e, "timed out") {
+				timedOut = true
+			}
+		}
+		for _, q := range []string{"compositor", "plasma#1", "plasma#2", "fractal#1", "particles#1"} {
+			if !queues[q] {
+				t.Errorf("-trace has no job of queue %q (has %v)", q, queues)
+			}
+		}
+		if !timedOut {
+			t.Errorf("-trace does not show the timed-out job")
+		}
+		if _, err := os.Stat(strings.TrimSuffix(trace, ".json") + ".svg"); err != nil {
+			t.Error(err)
 		}
 	})
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"vkdep.dev/vkdep"
+	"vkdep.dev/vkdep/jobtrace"
 )
 
 func init() {
@@ -43,6 +44,7 @@ type flags struct {
 	step          time.Duration
 	validate      bool
 	screenshot    string
+	trace         string
 }
 
 func parseFlags() flags {
@@ -60,6 +62,7 @@ func parseFlags() flags {
 	flag.DurationVar(&f.step, "step", time.Second/30, "animation time per frame with -deterministic")
 	flag.BoolVar(&f.validate, "validate", false, "load the Khronos validation layer and exit non-zero if it prints anything")
 	flag.StringVar(&f.screenshot, "screenshot", "", "windowed: after the last frame, save a screenshot of the window to this PNG (xwd + ImageMagick)")
+	flag.StringVar(&f.trace, "trace", "", "write every job's timeline to this file as Chrome/Perfetto trace JSON, with an SVG picture of it beside it (.svg)")
 	flag.Parse()
 	if f.headless && f.frames == 0 {
 		f.frames = 120
@@ -109,7 +112,11 @@ func runHeadless(opts vkdep.Options, cfg Config, f flags) error {
 		return err
 	}
 	fmt.Println("device:", d.Info())
+	writeTrace := traceJobs(d, f.trace)
 	rep, err := runScene(d, cfg, f.frames, frameSaver(f.out, f.saveEvery, f.frames))
+	if terr := writeTrace(); err == nil {
+		err = terr
+	}
 	if err != nil {
 		return err
 	}
@@ -152,4 +159,28 @@ func computeVkQueue(d *vkdep.Device) int {
 		}
 	}
 	return 1
+}
+
+// traceJobs records every job of d when path is set (-trace) and returns the function that writes
+// the timeline: Chrome/Perfetto trace JSON to path, and an SVG picture beside it.
+func traceJobs(d *vkdep.Device, path string) (write func() error) {
+	if path == "" {
+		return func() error { return nil }
+	}
+	rec := jobtrace.New(0)
+	stop := d.Observe(rec.Observe)
+	return func() error {
+		stop()
+		svg, err := rec.WriteFiles(path)
+		if err != nil {
+			return err
+		}
+		recs, dropped := rec.Records()
+		fmt.Printf("job timeline: %d jobs in %s (Chrome/Perfetto trace JSON) and %s (SVG)", len(recs), path, svg)
+		if dropped > 0 {
+			fmt.Printf(", %d more dropped", dropped)
+		}
+		fmt.Println()
+		return nil
+	}
 }

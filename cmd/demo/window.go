@@ -58,10 +58,14 @@ func runWindow(opts vkdep.Options, cfg Config, f flags) error {
 		closeDev()
 		return err
 	}
+	writeTrace := traceJobs(d, f.trace)
 	err = runPresenting(ctx, d, win, surface, cfg, f)
 	vk.DestroySurface(h.Instance, surface)
 	if cerr := closeDev(); err == nil {
 		err = cerr
+	}
+	if terr := writeTrace(); err == nil {
+		err = terr
 	}
 	return err
 }

@@ -1,6 +1,7 @@
 package vkdep_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -12,7 +13,7 @@ import (
 // The application's own semaphores in vkdep jobs (Job.WaitSemaphore, Job.SignalSemaphore), on a
 // device the application created and submits to itself, with its validation layer on. Every
 // signal a job waits for is submitted before the job is pushed, and every application wait on a
-// job's signal is submitted after vkdep submitted the job (Stats().Pending == 0): the driver is
+// job's signal is submitted after vkdep submitted the job (Fence.WaitSubmitted): the driver is
 // never handed a wait before its signal (D4).
 
 // settle is how long a test gives work that must stay blocked to (wrongly) run.
@@ -49,9 +50,15 @@ func (r *extRig) appSubmit(waits []extdev.Sem, cmds []uint64, signals []extdev.S
 	}
 }
 
-func (r *extRig) submitted() {
+// submitted waits until vkdep has handed f's job to the driver, so the application may wait on
+// what it signals.
+func (r *extRig) submitted(f vkdep.Fence) {
 	r.t.Helper()
-	eventually(r.t, "vkdep submitting the job", func() bool { return r.q.Stats().Pending == 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := f.WaitSubmitted(ctx); err != nil {
+		r.t.Fatalf("%s value %d never submitted: %v", f.Timeline(), f.Value(), err)
+	}
 }
 
 // Binary semaphores carry a stricter rule than timelines: a batch that waits on one must only be
@@ -104,7 +111,7 @@ func TestExternalSemaphore(t *testing.T) {
 				t.Fatal(err)
 			}
 			f := r.submit(r.q, j)
-			r.submitted()
+			r.submitted(f)
 			r.appSubmit([]extdev.Sem{{Semaphore: presentable}}, []uint64{r.appendCmd(r.ext.Family, 100+frame)},
 				[]extdev.Sem{{Semaphore: appTL, Value: uint64(frame)}})
 			if err := r.ext.Wait(appTL, uint64(frame), 30*time.Second); err != nil {
@@ -140,7 +147,7 @@ func TestExternalSemaphore(t *testing.T) {
 			t.Fatal(err)
 		}
 		f := r.submit(r.q, j)
-		r.submitted()
+		r.submitted(f)
 		r.appSubmit([]extdev.Sem{{Semaphore: tl, Value: 10}}, []uint64{r.appendCmd(r.ext.Family, 101)},
 			[]extdev.Sem{{Semaphore: tl, Value: 11}})
 		time.Sleep(settle)

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"vkdep.dev/internal/vk"
 	"vkdep.dev/internal/vktest"
+	"vkdep.dev/internal/vktest/extdev"
 	"vkdep.dev/vkdep"
 )
 
@@ -222,51 +222,25 @@ func TestWaitSubmitted(t *testing.T) {
 // operations: it consumes a swapchain-acquire-like binary semaphore and signals a present-like one,
 // so an application submit waiting on that signal completes, while the job's work never runs.
 func TestSkippedJobPassesSemaphores(t *testing.T) {
-	r := newRig(t)
-	q := r.queue(vkdep.QueueOptions{Name: "skip-sems"})
-	dev := r.g.VK
-	acquire, err := dev.CreateBinarySemaphore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	present, err := dev.CreateBinarySemaphore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	appDone, err := r.g.Timeline()
-	if err != nil {
-		t.Fatal(err)
-	}
-	vq := q.VkQueue()
-	appSubmit := func(waits, signals []vk.SemOp) {
-		t.Helper()
-		ops := append(append([]vk.SemOp(nil), waits...), signals...)
-		vq.Lock.Lock()
-		err := dev.Submit(vk.Queue(vq.Handle), []vk.SubmitDesc{{Waits: uint32(len(waits)), Signals: uint32(len(signals))}}, ops, nil)
-		vq.Lock.Unlock()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	r := newExtRig(t)
+	acquire, present, appDone := r.semaphore(false), r.semaphore(false), r.semaphore(true)
 	// The acquire's signal is submitted before the job is pushed, as a swapchain's would be.
-	appSubmit(nil, []vk.SemOp{{Semaphore: acquire, Stage: vk.StageAllCommands}})
+	r.appSubmit(nil, nil, []extdev.Sem{{Semaphore: acquire}})
 
 	h, err := r.d.NewHostTimeline("skip-sems-dep")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Signal(1) })
-	j := r.job(q, 7)
+	j := r.job(r.q, 7)
 	j.AddDependency(h.Point(1))
-	j.WaitSemaphore(uint64(acquire), 0, 0)
-	j.SignalSemaphore(uint64(present), 0)
-	f := r.submit(q, j)
-	q.Kill(errors.New("client went away"))
-	if err := f.WaitSubmitted(context.Background()); err != nil {
-		t.Fatalf("WaitSubmitted of a killed job: %v (its semaphore signals must still be submitted)", err)
-	}
-	appSubmit([]vk.SemOp{{Semaphore: present, Stage: vk.StageAllCommands}}, []vk.SemOp{{Semaphore: appDone, Value: 1, Stage: vk.StageAllCommands}})
-	if err := dev.Wait(false, []vk.Semaphore{appDone}, []uint64{1}, uint64(30*time.Second), 0, nil); err != nil {
+	j.WaitSemaphore(acquire, 0, 0)
+	j.SignalSemaphore(present, 0)
+	f := r.submit(r.q, j)
+	r.q.Kill(errors.New("client went away"))
+	r.submitted(f) // its semaphore signals must still be submitted
+	r.appSubmit([]extdev.Sem{{Semaphore: present}}, nil, []extdev.Sem{{Semaphore: appDone, Value: 1}})
+	if err := r.ext.Wait(appDone, 1, 30*time.Second); err != nil {
 		t.Fatalf("the application's wait on the killed job's signal: %v", err)
 	}
 	r.check()
@@ -275,9 +249,6 @@ func TestSkippedJobPassesSemaphores(t *testing.T) {
 	}
 	if ids := r.ids(); len(ids) != 0 {
 		t.Fatalf("the killed job's work ran: %v", ids)
-	}
-	for _, s := range []vk.Semaphore{acquire, present} {
-		dev.DestroySemaphore(s)
 	}
 }
 

@@ -62,11 +62,10 @@ type Queue struct {
 	pending     jobList // armed, not yet submitted, in value order
 	inflight    jobList // submitted, not yet retired
 	creditsUsed int
-	submitting  bool   // a goroutine is in flush's vkQueueSubmit2 with q.mu released
-	again       bool   // pump was called meanwhile: the submitting goroutine looks again
-	drainLater  bool   // drainCPU was asked for meanwhile: flush posts it when done
-	reachLater  bool   // reached stopped at a job being submitted: flush posts it again when done
-	submitFrom  uint64 // the first value of the batch being submitted
+	submitting  bool // a goroutine is in flush's vkQueueSubmit2 with q.mu released
+	again       bool // pump was called meanwhile: the submitting goroutine looks again
+	drainLater  bool // drainCPU was asked for meanwhile: flush posts it when done
+	reachLater  bool // reached stopped at a job being submitted: flush posts it again when done
 	stopped     bool
 	killed      error // the error killed jobs complete with, once killed
 	closed      bool

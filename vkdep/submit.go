@@ -209,7 +209,7 @@ func (q *Queue) flush(inCaller bool) {
 	for _, j := range q.batch {
 		q.inflight.push(j)
 	}
-	q.submitting, q.submitFrom = true, q.batch[0].value
+	q.submitting = true
 	q.mu.Unlock()
 	region := trace.StartRegion(q.batch[0].traceCtx(), "vkdep.submit")
 	q.hw.mu.Lock()
@@ -337,13 +337,16 @@ func (q *Queue) reached(counter uint64) {
 	q.mu.Lock()
 	for q.inflight.len() > 0 {
 		j := q.inflight.at(0)
-		if j.value > counter || !q.producersDone(j) {
+		if j.value > counter {
 			break
 		}
-		if q.submitting && j.value >= q.submitFrom {
+		if j.state != jobSubmitted {
 			// Its submit has not returned yet (the GPU can be that fast): flush still
 			// writes to it, so it is retired once flush is done.
 			q.reachLater = true
+			break
+		}
+		if !q.producersDone(j) {
 			break
 		}
 		q.inflight.pop()

@@ -37,11 +37,11 @@ func (r *Recorder) WriteSVG(w io.Writer) error {
 	qs := queues(recs)
 	groups := byQueue(recs)
 
-	var t0, t1 time.Time
-	for i, rec := range recs {
-		if i == 0 || rec.Armed.Before(t0) {
-			t0 = rec.Armed
-		}
+	var t0, t1 time.Time // the first Arm (records come in Arm order) and the last Done
+	if len(recs) > 0 {
+		t0 = recs[0].Armed
+	}
+	for _, rec := range recs {
 		if rec.Done.After(t1) {
 			t1 = rec.Done
 		}

@@ -156,3 +156,14 @@ func DebugReport(fn func(isError bool, layer, text string)) vk.DebugReportCallba
 		return vk.False
 	}
 }
+
+// Values returns the wait and signal values as Vulkan will read them (a copy).
+func (t *TimelineSubmit) Values() (waits, signals []uint64) {
+	read := func(p *C.uint64_t, n C.uint32_t) []uint64 {
+		if n == 0 {
+			return nil
+		}
+		return append([]uint64(nil), unsafe.Slice((*uint64)(unsafe.Pointer(p)), int(n))...)
+	}
+	return read(t.c.pWaitSemaphoreValues, t.c.waitSemaphoreValueCount), read(t.c.pSignalSemaphoreValues, t.c.signalSemaphoreValueCount)
+}

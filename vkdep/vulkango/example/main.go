@@ -1,8 +1,8 @@
 // Command example is a vulkan-go application that uses vkdep for its queues: a doubling compute
 // kernel runs on two vkdep queues with a GPU-side dependency between them, held back by a host
 // timeline until the input is uploaded; the application's own vk.QueueSubmit then waits on the
-// second queue's fence and signals a timeline of its own, which a third job waits on. It uses no
-// unsafe code and no cgo of its own: vkdep.dev/vkdep/vulkango converts handles and builds the
+// second queue's fence and signals a timeline of its own, which a third job waits on. It needs no
+// pointer conversions and no cgo of its own: vkdep.dev/vkdep/vulkango converts handles and builds the
 // Vulkan 1.2/1.3 structs vulkan-go's headers lack.
 //
 // With VKDEP_VALIDATE=1 it enables the Khronos validation layer and exits non-zero on any

@@ -105,6 +105,9 @@
 // diagnostics through log/slog; nil is silent. docs/ARCHITECTURE.md in the repository has the
 // picture of all of this.
 //
-// The numbered contract (L1, D4, O5…) this package implements is kept with the project; its tests
-// are named after those numbers.
+// The numbered contract (L1, D4, O5…) this package implements is docs/SEMANTICS.md in the
+// repository: each promise with where it lives, the test that shows it (tests are named after the
+// numbers) and where vkdep departs from the kernel. Writing shaders that poll the abort word:
+// docs/ABORT.md and shaders/vkdep_abort.glsl. Applications written with vulkan-go use package
+// vkdep/vulkango.
 package vkdep

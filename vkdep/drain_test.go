@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"vkdep.dev/internal/vktest"
 	"vkdep.dev/vkdep"
 )
 
@@ -78,6 +79,25 @@ func TestX2_Drain_waits_for_releases_and_keeps_the_device(t *testing.T) {
 		t.Fatalf("second Drain: %v", err)
 	}
 	r.check()
+}
+
+// TestX2_Drain_after_close: Drain on a closed device returns ErrDeviceClosed (X2: calls after
+// Close), at once.
+func TestX2_Drain_after_close(t *testing.T) {
+	var msgs vktest.Messages
+	d, err := vkdep.Open(vkdep.Options{Validate: true, OnValidation: msgs.Add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Drain(context.Background()); !errors.Is(err, vkdep.ErrDeviceClosed) {
+		t.Fatalf("Drain after Close: %v", err)
+	}
+	for _, m := range msgs.Take() {
+		t.Errorf("validation: %v", m)
+	}
 }
 
 func goroutineID() string {

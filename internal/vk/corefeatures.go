@@ -105,19 +105,6 @@ func (s *FeatureSet) Chain(tail unsafe.Pointer, always bool) unsafe.Pointer {
 	return C.vkdep_features_chain(s.c, b(10), b(11), b(12), b(13), tail)
 }
 
-// mustAdd adds a feature the caller names as a constant; an unknown name is a bug and panics.
-func (s *FeatureSet) mustAdd(name string) {
-	if err := s.Add(name); err != nil {
-		panic(err)
-	}
-}
-
-// AddRequired adds timelineSemaphore and synchronization2, which vkdep always needs.
-func (s *FeatureSet) AddRequired() {
-	s.mustAdd("timelineSemaphore")
-	s.mustAdd("synchronization2")
-}
-
 // Free releases the C memory. The set must not be used afterwards.
 func (s *FeatureSet) Free() {
 	if s != nil && s.c != nil {

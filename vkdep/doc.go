@@ -50,6 +50,9 @@
 // Push, Submit, Kill, Stop, Start and Close do not block on the GPU. Fence callbacks and release
 // hooks run on the device's completion goroutine and must not block: a callback that waits stalls
 // every completion of the device.
+// Recycler hands command buffers from release hooks back to the goroutine that owns their command
+// pool and resets them there; Device.Drain waits until every job pushed so far is released,
+// keeping the device open, before an application frees objects of its own.
 //
 // # Failure
 //

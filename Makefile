@@ -72,8 +72,9 @@ demo: deps
 ## shaders: recompile the committed SPIR-V from the GLSL sources.
 shaders: $(KERNELS:.comp=.spv)
 
-shaders/%.spv: shaders/%.comp
-	glslc -std=450 --target-env=vulkan1.2 -O -o $@ $<
+# -Ishaders: kernels include shaders/vkdep_abort.glsl (the abort-word poll, docs/ABORT.md).
+shaders/%.spv: shaders/%.comp shaders/vkdep_abort.glsl
+	glslc -std=450 --target-env=vulkan1.2 -O -Ishaders -o $@ $<
 
 clean:
 	$(GO) clean -testcache

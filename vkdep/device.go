@@ -38,6 +38,12 @@ type Options struct {
 	// (surface and swapchain extensions for presenting).
 	InstanceExtensions []string
 	DeviceExtensions   []string
+	// Features names further core features to enable at vkCreateDevice, spelled as the members
+	// of VkPhysicalDeviceFeatures and VkPhysicalDeviceVulkan11/12/13Features are ("shaderInt64",
+	// "bufferDeviceAddress", "maintenance4"), for shaders that need them. Open fails with an
+	// error matching ErrMissingFeature, naming each one, when the device lacks any (or the name
+	// is no core feature). timelineSemaphore and synchronization2 are always enabled.
+	Features []string
 }
 
 // SyncMode chooses synchronization validation (see Options.SyncValidation).
@@ -394,7 +400,13 @@ func Open(opts Options) (*Device, error) {
 			reqs = append(reqs, vk.QueueRequest{Family: f.Index, Count: min(f.Count, 16)})
 		}
 	}
-	dev, err := vk.CreateDevice(p, reqs, opts.DeviceExtensions)
+	feats, err := openFeatures(p, opts.Features)
+	if err != nil {
+		inst.Destroy()
+		return nil, err
+	}
+	dev, err := vk.CreateDevice(p, reqs, opts.DeviceExtensions, feats)
+	feats.Free() // read by vkCreateDevice only
 	if err != nil {
 		inst.Destroy()
 		return nil, fmt.Errorf("vkdep: vkCreateDevice on %s: %w", p.Name, err)

@@ -3,6 +3,7 @@ package vkdep_test
 import (
 	"context"
 	"errors"
+	"golang.org/x/sync/errgroup"
 	"slices"
 	"strings"
 	"sync"
@@ -519,15 +520,9 @@ func TestSemantics(t *testing.T) {
 		hold(j)
 		f := r.submit(q, j)
 		threadsBefore := threads(t)
-		var wg sync.WaitGroup
+		var waiters errgroup.Group
 		for range 500 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := f.Wait(context.Background()); err != nil {
-					t.Error(err)
-				}
-			}()
+			waiters.Go(func() error { return f.Wait(context.Background()) })
 		}
 		time.Sleep(50 * time.Millisecond)
 		if th := threads(t); th > threadsBefore+4 {
@@ -539,7 +534,9 @@ func TestSemantics(t *testing.T) {
 			t.Fatalf("cancelled Wait: %v", err)
 		}
 		release()
-		wg.Wait()
+		if err := waiters.Wait(); err != nil {
+			t.Fatalf("a waiter: %v", err)
+		}
 		r.check()
 	})
 

@@ -14,7 +14,8 @@ import (
 // ErrMissingFeature is returned by Wrap when the application's device, its physical device or its
 // instance lacks what vkdep needs: Vulkan 1.3, and the timelineSemaphore and synchronization2
 // features enabled at vkCreateDevice. The error names the missing piece and where to enable it.
-// (Open reports a device that lacks them with ErrNoDevice, since it chooses the device itself.)
+// (Open reports a device that lacks them with ErrNoDevice, since it chooses the device itself, and
+// a feature of Options.Features that the chosen device lacks with ErrMissingFeature.)
 var ErrMissingFeature = errors.New("vkdep: missing Vulkan feature")
 
 // WrapOptions describe an application's own Vulkan device for Wrap. Handles are raw Vulkan

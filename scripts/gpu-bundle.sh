@@ -49,8 +49,11 @@ have=1
 for p in "${debs[@]}"; do compgen -G ".gl/${p}_*.deb" >/dev/null || have=0; done
 if [ $have = 0 ]; then
 	lists=${TMPDIR:-/tmp}/vkdep-gl-lists
-	mkdir -p .gl "$lists/partial"
-	o=(-q -oAPT::Architecture=amd64 -oAPT::Architectures=amd64 "-oDir::State::Lists=$lists" -oDebug::NoLocking=1)
+	mkdir -p .gl "$lists/partial" "$lists/cache/archives/partial"
+	# Private lists and cache: no root needed, the system's apt state untouched; no retries, so an
+	# offline machine gives up at once.
+	o=(-q -oAPT::Architecture=amd64 -oAPT::Architectures=amd64 "-oDir::State::Lists=$lists" "-oDir::Cache=$lists/cache"
+		-oDebug::NoLocking=1 -oAcquire::Retries=0 -oAcquire::http::Timeout=10)
 	if apt-get "${o[@]}" update >"$lists/log" 2>&1 && (cd .gl && apt-get "${o[@]}" download "${debs[@]}") >>"$lists/log" 2>&1; then
 		echo "gpu-bundle: downloaded $(ls .gl/*.deb | wc -l) debs into .gl/"
 	else

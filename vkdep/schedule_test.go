@@ -29,7 +29,8 @@ import (
 // after the GPU reached the job's value unless the device was lost (L6); nothing is pending after
 // its queues finished and after Device.Close (X2); no goroutine is left (checked over the whole run).
 
-// TestSchedules runs a fixed set of seeds: VKDEP_SCHEDULES of them (default 1000, 100 with -short).
+// TestSchedules runs a fixed set of seeds: VKDEP_SCHEDULES of them (default 1000, 100 with -short),
+// from VKDEP_SCHEDULE_FIRST (default 0).
 func TestSchedules(t *testing.T) {
 	n := 1000
 	if testing.Short() {
@@ -50,13 +51,16 @@ func TestSchedules(t *testing.T) {
 	}
 	pool := &schedDevices{perDevice: perDevice}
 	defer pool.close(t)
-	for seed := range uint64(n) {
+	// VKDEP_SCHEDULE_FIRST shifts the seeds, so that processes side by side can share a range
+	// (scripts/gpu-run.sh: each process stays below the driver's VkInstance limit).
+	first, _ := strconv.ParseUint(os.Getenv("VKDEP_SCHEDULE_FIRST"), 10, 64)
+	for seed := first; seed < first+uint64(n); seed++ {
 		if t.Failed() {
 			break
 		}
 		runSchedule(t, seed, pool)
 	}
-	t.Logf("%d schedules in %v, %d device opens", n, time.Since(start), pool.opens)
+	t.Logf("%d schedules (seeds %d to %d) in %v, %d device opens", n, first, first+uint64(n)-1, time.Since(start), pool.opens)
 }
 
 // schedDevices lends one validated device to successive schedules: a validated open costs ~5 s on

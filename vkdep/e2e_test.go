@@ -6,7 +6,6 @@ import (
 
 	"vkdep.dev/internal/gpu"
 	"vkdep.dev/internal/vk"
-	"vkdep.dev/internal/vktest"
 	"vkdep.dev/vkdep"
 )
 
@@ -40,7 +39,7 @@ func rawSubmit(t testing.TB, d *vkdep.Device, g *gpu.Ctx, waits, signals []vk.Se
 // on a host-timeline point and signal a timeline value, shown not to run before the host signal,
 // then released, waited on through a Fence, and checked element by element.
 func TestEndToEndSAXPY(t *testing.T) {
-	d := vktest.Open(t)
+	d := sharedDevice(t)
 	g := rawDevice(t, d)
 	const n = 100_000
 	x, err := g.Buffer(4 * n)
@@ -106,7 +105,7 @@ func TestEndToEndSAXPY(t *testing.T) {
 // dependency on a host-timeline point holds it back, shown not to run before the signal, then
 // waited on through its Fence and checked element by element.
 func TestEndToEndQueue(t *testing.T) {
-	d := vktest.Open(t)
+	d := sharedDevice(t)
 	g := rawDevice(t, d)
 	q, err := d.NewQueue(vkdep.QueueOptions{Name: "saxpy", Bypass: true})
 	if err != nil {

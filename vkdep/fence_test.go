@@ -50,7 +50,7 @@ func waitDone(t *testing.T, f vkdep.Fence) error {
 }
 
 func TestOpenReportsDevice(t *testing.T) {
-	d := vktest.Open(t)
+	d := sharedDevice(t)
 	info := d.Info()
 	if info.Name == "" || info.Driver == "" || info.API == "" || len(info.QueueFamilies) == 0 {
 		t.Fatalf("incomplete device info: %+v", info)
@@ -104,7 +104,7 @@ func TestDeviceSelection(t *testing.T) {
 }
 
 func TestHostTimeline(t *testing.T) {
-	d := vktest.Open(t)
+	d := sharedDevice(t)
 
 	t.Run("signal_completes_points_up_to_value", func(t *testing.T) {
 		h := newHost(t, d, "uploads")

@@ -15,18 +15,22 @@ import (
 
 	"vkdep.dev/internal/gpu"
 	"vkdep.dev/internal/vk"
+	"vkdep.dev/internal/vktest"
 	"vkdep.dev/vkdep"
 )
 
 // A schedule is a random job DAG over three queues and two host timelines, interleaved with random
 // Stop/Start, Kill, TriggerTimeout, queue Close, host signals and failures, gate hangs (cut short
-// by the timeout ban and the abort word) and, rarely, an injected device loss; then Device.Close.
+// by the timeout ban and the abort word) and, rarely, an injected device loss; then its queues
+// close and, for a schedule with a loss and for every VKDEP_SCHEDULES_PER_DEVICE-th one (the others
+// share a device, see schedDevices), Device.Close.
 // The checker shows, for every schedule: every armed fence completes exactly once (O3) and never
 // before the one below it on its timeline (O2); every release hook runs exactly once, and only
 // after the GPU reached the job's value unless the device was lost (L6); nothing is pending after
-// Device.Close (X2); no goroutine is left (checked over the whole run).
+// its queues finished and after Device.Close (X2); no goroutine is left (checked over the whole run).
 
-// TestSchedules runs a fixed set of seeds: VKDEP_SCHEDULES of them (default 1000, 100 with -short).
+// TestSchedules runs a fixed set of seeds: VKDEP_SCHEDULES of them (default 1000, 100 with -short),
+// from VKDEP_SCHEDULE_FIRST (default 0).
 func TestSchedules(t *testing.T) {
 	n := 1000
 	if testing.Short() {
@@ -35,27 +39,96 @@ func TestSchedules(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("VKDEP_SCHEDULES")); err == nil {
 		n = v
 	}
+	perDevice := 100
+	if v, err := strconv.Atoi(os.Getenv("VKDEP_SCHEDULES_PER_DEVICE")); err == nil && v > 0 {
+		perDevice = v
+	}
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	start := time.Now()
 	if v, err := strconv.ParseUint(os.Getenv("VKDEP_SCHEDULE_SEED"), 10, 64); err == nil {
-		runSchedule(t, v) // one seed, for debugging a failure
+		runSchedule(t, v, nil) // one seed, on a device of its own, for debugging a failure
 		return
 	}
-	for seed := range uint64(n) {
+	pool := &schedDevices{perDevice: perDevice}
+	defer pool.close(t)
+	// VKDEP_SCHEDULE_FIRST shifts the seeds, so that processes side by side can share a range
+	// (scripts/gpu-run.sh: each process stays below the driver's VkInstance limit).
+	first, _ := strconv.ParseUint(os.Getenv("VKDEP_SCHEDULE_FIRST"), 10, 64)
+	for seed := first; seed < first+uint64(n); seed++ {
 		if t.Failed() {
 			break
 		}
-		runSchedule(t, seed)
+		runSchedule(t, seed, pool)
 	}
-	t.Logf("%d schedules in %v", n, time.Since(start))
+	t.Logf("%d schedules (seeds %d to %d) in %v, %d device opens", n, first, first+uint64(n)-1, time.Since(start), pool.opens)
 }
+
+// schedDevices lends one validated device to successive schedules: a validated open costs ~5 s on
+// the NVIDIA driver and it refuses more than ~30 VkInstances per process (PLATFORM.md), so a
+// device per schedule cannot run there. A schedule that injects a device loss gets a device of its
+// own; the others run on the lent one, which the perDevice-th schedule closes (X2 after many
+// schedules' leftovers). A schedule on a lent device shows O2, O3 and L6 once its queues have
+// finished, which is no later than Device.Close shows them, since Close waits for its queues.
+type schedDevices struct {
+	perDevice int
+	d         *vkdep.Device
+	msgs      *vktest.Messages
+	used      int
+	opens     int
+}
+
+// get returns the lent device, opening one if needed, and whether this schedule closes it.
+func (p *schedDevices) get(t testing.TB) (*vkdep.Device, *vktest.Messages, bool) {
+	if p.d == nil {
+		msgs := &vktest.Messages{}
+		d, err := vkdep.Open(vkdep.Options{Validate: true, OnValidation: msgs.Add})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		p.d, p.msgs, p.used = d, msgs, 0
+		p.opens++
+	}
+	p.used++
+	d, msgs, last := p.d, p.msgs, p.used >= p.perDevice
+	if last {
+		p.d = nil // the schedule closes it
+	}
+	return d, msgs, last
+}
+
+// drop forgets a lent device that a schedule left unusable; the schedule closes it.
+func (p *schedDevices) drop(d *vkdep.Device) {
+	if p.d == d {
+		p.d = nil
+	}
+}
+
+func (p *schedDevices) close(t testing.TB) {
+	if p.d == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := p.d.Close(ctx); err != nil {
+		t.Errorf("Device.Close of the schedules' device: %v", err)
+	}
+	for _, m := range p.msgs.Take() {
+		t.Errorf("validation: %v", m)
+	}
+	p.d = nil
+}
+
+// scheduleRNG is the schedule's random source; its first draw decides a device loss.
+func scheduleRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
+
+const lossOdds = 20 // one schedule in lossOdds injects a device loss
 
 // FuzzSchedule explores seeds: go test -fuzz FuzzSchedule ./vkdep/
 func FuzzSchedule(f *testing.F) {
 	for _, s := range []uint64{1, 7, 42, 1 << 40} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, seed uint64) { runSchedule(t, seed) })
+	f.Fuzz(func(t *testing.T, seed uint64) { runSchedule(t, seed, nil) })
 }
 
 type schedFence struct {
@@ -96,25 +169,34 @@ func (s *schedule) problem(format string, args ...any) {
 	s.mu.Unlock()
 }
 
-func runSchedule(t testing.TB, seed uint64) {
+// runSchedule runs one seed on a device lent by pool, or on its own when pool is nil or the
+// schedule injects a device loss; it closes the device when it is its own or the pool says so.
+func runSchedule(t testing.TB, seed uint64, pool *schedDevices) {
 	if os.Getenv("VKDEP_SCHEDULE_TRACE") != "" {
 		fmt.Fprintf(os.Stderr, "schedule %d\n", seed)
 	}
-	msgs := make(chan string, 16)
-	d, err := vkdep.Open(vkdep.Options{Validate: true, OnValidation: func(m vkdep.ValidationMessage) {
-		select {
-		case msgs <- m.String():
-		default:
+	var (
+		d        *vkdep.Device
+		msgs     *vktest.Messages
+		closeDev = true
+	)
+	if pool != nil && scheduleRNG(seed).IntN(lossOdds) != 0 {
+		d, msgs, closeDev = pool.get(t)
+	} else {
+		msgs = &vktest.Messages{}
+		var err error
+		if d, err = vkdep.Open(vkdep.Options{Validate: true, OnValidation: msgs.Add}); err != nil {
+			t.Fatalf("seed %d: Open: %v", seed, err)
 		}
-	}})
-	if err != nil {
-		t.Fatalf("seed %d: Open: %v", seed, err)
+		if pool != nil {
+			pool.opens++
+		}
 	}
 	g, err := gpu.New(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &schedule{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), d: d, g: g,
+	s := &schedule{t: t, seed: seed, rng: scheduleRNG(seed), d: d, g: g,
 		cmds: map[uint32]uint64{}, gate: map[*vkdep.Queue]uint64{}, lastOnQ: map[*vkdep.Queue]*schedFence{}}
 	s.run()
 
@@ -150,13 +232,18 @@ func runSchedule(t testing.TB, seed uint64) {
 		}
 	}
 	g.Close()
-	if err := d.Close(ctx); err != nil {
-		t.Fatalf("seed %d: Device.Close: %v", seed, err)
+	if !closeDev && vkdep.Usable(d) != nil {
+		pool.drop(d) // unusable for the next schedule: closed below
+		closeDev = true
+	}
+	if closeDev {
+		if err := d.Close(ctx); err != nil {
+			t.Fatalf("seed %d: Device.Close: %v", seed, err)
+		}
 	}
 	s.verify()
-	close(msgs)
 	bad := false
-	for m := range msgs {
+	for _, m := range msgs.Take() {
 		t.Errorf("seed %d: validation: %s", seed, m)
 		bad = true
 	}
@@ -170,7 +257,7 @@ func runSchedule(t testing.TB, seed uint64) {
 func (s *schedule) run() {
 	t, r := s.t, s.rng
 	lossAt := -1
-	if r.IntN(20) == 0 {
+	if r.IntN(lossOdds) == 0 {
 		lossAt = r.IntN(24)
 	}
 	for i := range 3 {
@@ -399,7 +486,7 @@ func (s *schedule) verify() {
 	defer s.mu.Unlock()
 	for _, sf := range s.fences {
 		if !sf.f.Completed() {
-			s.problems = append(s.problems, fmt.Sprintf("%s value %d pending after Device.Close", sf.f.Timeline(), sf.f.Value()))
+			s.problems = append(s.problems, fmt.Sprintf("%s value %d pending after its queues finished (and Device.Close, when the schedule closed it)", sf.f.Timeline(), sf.f.Value()))
 		}
 		if sf.calls != 1 {
 			s.problems = append(s.problems, fmt.Sprintf("%s value %d completed %d times", sf.f.Timeline(), sf.f.Value(), sf.calls))

@@ -309,7 +309,7 @@ func TestSemantics(t *testing.T) {
 			t.Fatalf("jobs reached the driver before the host signal: a %+v b %+v", sa, sb)
 		}
 		// The second device's fences are also resolved on the CPU.
-		d2 := newRig(t)
+		d2 := newOwnRig(t) // a second device: its fences are foreign to r's
 		other := d2.queue(vkdep.QueueOptions{Name: "other device"})
 		hold, release := d2.held("other hold")
 		oj := d2.job(other, 7)
@@ -815,7 +815,7 @@ func TestSemantics(t *testing.T) {
 	})
 
 	t.Run("X3_fences_readable_after_close", func(t *testing.T) {
-		r := newRig(t)
+		r := newOwnRig(t) // closes its device
 		q := r.queue(vkdep.QueueOptions{Name: "x3"})
 		f := r.submit(q, r.job(q, 1))
 		r.wait(f)

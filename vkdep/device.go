@@ -606,9 +606,9 @@ func (d *Device) markLost(where string, err error) {
 	})
 }
 
-// Close is the unload barrier (X2): it closes every queue, waits until all of them have
-// finished, completes whatever host-timeline point is still pending with ErrDeviceClosed, stops
-// the completion goroutine and destroys the device. When it returns nil no vkdep goroutine of the
+// Close is the unload barrier (X2): it fails every host-timeline point not yet signalled with
+// ErrDeviceClosed, so that jobs held by one complete (X4), closes every queue, waits until all of
+// them have finished, stops the completion goroutine and destroys the device. When it returns nil no vkdep goroutine of the
 // device is left. If ctx ends first it returns ctx.Err() with nothing destroyed; call Close again
 // to finish. After Close, calls on the device return ErrDeviceClosed; fences stay readable (X3).
 // A wrapped device's VkDevice and VkInstance are left to the application (see Wrap); vkdep
@@ -626,7 +626,24 @@ func (d *Device) Close(ctx context.Context) error {
 	for q := range d.queues {
 		queues = append(queues, q)
 	}
+	var hosts []registered
+	for _, r := range d.timelines {
+		if r.tl.queue == nil {
+			hosts = append(hosts, r)
+		}
+	}
 	d.mu.Unlock()
+
+	// X4: host points nobody signalled fail first, so that the jobs they hold complete (with
+	// ErrDependency, D6) and the queues can finish; waiting for the queues before failing them
+	// would wait forever (each waits for the other). Nothing new can register meanwhile.
+	if len(hosts) > 0 {
+		d.waiter.post(func() {
+			for _, r := range hosts {
+				r.kill(ErrDeviceClosed)
+			}
+		})
+	}
 
 	// Every queue finishes what was pushed to it, then frees its objects (X1).
 	for _, q := range queues {

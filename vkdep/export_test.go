@@ -37,3 +37,13 @@ func DebugQueue(q *Queue) string {
 	dump("pending", &q.pending)
 	return s
 }
+
+// SetFlushHook installs fn, called at the start of every flush of any queue (after resolve chose
+// the batch, before it is submitted), with the queue's lock held; nil removes it.
+func SetFlushHook(fn func(*Queue)) {
+	if fn == nil {
+		flushHook.Store(nil)
+		return
+	}
+	flushHook.Store(&fn)
+}

@@ -72,7 +72,6 @@ func (a *abortWords) put(i uint32) {
 
 func (a *abortWords) set(i uint32) { atomic.StoreUint32(&a.words[i], 1) }
 
-
 // AbortWord returns where the queue's cooperative abort word is (T5).
 func (q *Queue) AbortWord() AbortWord {
 	a := q.dev.abort

@@ -193,13 +193,13 @@ type Device struct {
 	abort       *abortWords
 
 	mu        sync.Mutex
-	graveyard []vk.Semaphore // semaphores of finished queues, destroyed at Close
 	state     devState
 	timelines []registered
 	queues    map[*Queue]struct{}
 	lost      error // set once (V1)
 	isLost    atomic.Bool
 	closeOnce sync.Once
+	sems      atomic.Int64 // live semaphores of queues and host timelines (retire.go)
 
 	obsMu     sync.Mutex                  // serialises changes to observers
 	observers atomic.Pointer[[]*observer] // job observers (observe.go); nil when none
@@ -228,6 +228,7 @@ type hwQueue struct {
 	handle        vk.Queue
 	mu            queueLock
 	users         atomic.Int32 // vkdep queues bound to it
+	graves        graves       // finished queues' objects awaiting a later completion (retire.go)
 }
 
 // queueLock is a VkQueue's host-synchronisation lock: its own mutex (Open, and Wrap without an
@@ -683,11 +684,9 @@ func (d *Device) Close(ctx context.Context) error {
 	d.mu.Unlock()
 	d.drainQueues()
 	for _, r := range regs {
-		d.vk.DestroySemaphore(r.tl.sem)
+		d.destroySemaphore(r.tl.sem)
 	}
-	for _, s := range d.graveyard {
-		d.vk.DestroySemaphore(s)
-	}
+	d.reapAll()
 	d.vk.DestroySemaphore(d.waiter.wake)
 	d.vk.DestroySemaphore(d.waiter.idle)
 	d.vk.DestroyBuffer(d.abort.buf)
@@ -701,7 +700,7 @@ func (d *Device) Close(ctx context.Context) error {
 // drainQueues waits, before vkdep destroys its semaphores and abort-word buffer, until no GPU work
 // can still use them: raw submits of the application may wait on or signal vkdep's semaphores and
 // read the abort words, and lavapipe's submit thread can touch a semaphore after signalling it
-// (see retireSemaphore). Every queue's lock is held meanwhile, because vkDeviceWaitIdle needs host
+// (see retire.go). Every queue's lock is held meanwhile, because vkDeviceWaitIdle needs host
 // access to all of the device's queues externally synchronised and vkQueueWaitIdle to its queue.
 //
 // A device vkdep opened has all its VkQueues in d.hw, so vkDeviceWaitIdle under all their locks is
@@ -739,16 +738,6 @@ func (d *Device) drainQueues() {
 			d.log.Warn("vkdep: vkQueueWaitIdle at close", "family", h.family, "index", h.index, "err", err)
 		}
 	}
-}
-
-// retireSemaphore takes the timeline semaphore of a finished queue. Its values have all been
-// reached, but lavapipe's submit thread (Mesa 22.3) can still touch a semaphore shortly after
-// signalling it, and destroying it then crashes the driver; so it is destroyed at Close, after
-// vkDeviceWaitIdle, when no driver thread can hold it.
-func (d *Device) retireSemaphore(s vk.Semaphore) {
-	d.mu.Lock()
-	d.graveyard = append(d.graveyard, s)
-	d.mu.Unlock()
 }
 
 // VkQueue is one Vulkan queue of the device, for applications that also submit to it

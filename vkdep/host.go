@@ -36,7 +36,7 @@ func (d *Device) NewHostTimeline(name string) (*HostTimeline, error) {
 	if err := d.usable(); err != nil {
 		return nil, err
 	}
-	sem, err := d.vk.CreateTimeline(0)
+	sem, err := d.createTimeline()
 	if err != nil {
 		return nil, d.vkErr("vkCreateSemaphore", err)
 	}
@@ -44,7 +44,7 @@ func (d *Device) NewHostTimeline(name string) (*HostTimeline, error) {
 	h.tl = timeline{dev: d, sem: sem, name: fmt.Sprintf("host timeline %q", name)}
 	h.tl.reached = h.reached
 	if !d.register(&h.tl, h.kill, false) {
-		d.vk.DestroySemaphore(sem)
+		d.destroySemaphore(sem)
 		return nil, d.usable()
 	}
 	return h, nil

@@ -52,6 +52,7 @@ type jobFields struct {
 	registered bool    // callbacks for its unresolved dependencies are in place
 	waitingOn  int     // 1 + index of the GPU-side producer a completion callback is set on (D7)
 	gpuDeps    []Fence // dependencies waited on GPU-side at submission (D4, D7)
+	hwSeq      uint64  // number of its VkQueue's submit that carried it, 0 if none (retire.go)
 	orphan     bool    // armed, never pushed, completed by Close: kept out of the pool for its late Push
 
 	// Observability (observe.go): when each phase was reached, on the package's clock, how it

@@ -159,7 +159,7 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 		hw.release()
 		return nil, err
 	}
-	sem, err := d.vk.CreateTimeline(0)
+	sem, err := d.createTimeline()
 	if err != nil {
 		hw.release()
 		d.abort.put(slot)
@@ -194,7 +194,7 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	q.recheckTask = func() { q.reached(q.tl.seen) }
 	q.recheckFn = func(error) { d.waiter.post(q.recheckTask) }
 	if !d.register(&q.tl, q.deviceGone, true) {
-		d.vk.DestroySemaphore(sem)
+		d.destroySemaphore(sem)
 		hw.release()
 		d.abort.put(slot)
 		return nil, d.usable()

@@ -301,6 +301,7 @@ func (q *Queue) flush(inCaller bool) {
 	region := trace.StartRegion(q.batch[0].traceCtx(), "vkdep.submit")
 	q.hw.mu.Lock()
 	err := q.dev.vk.Submit(q.hw.handle, q.descs, q.ops, q.cmds)
+	seq := q.hw.graves.submits.Add(1)
 	q.hw.mu.Unlock()
 	region.End()
 	t := now()
@@ -327,6 +328,7 @@ func (q *Queue) flush(inCaller bool) {
 	}
 	for _, j := range q.batch {
 		j.state = jobSubmitted
+		j.hwSeq = seq
 		if !j.skip {
 			j.submittedAt, j.batch, j.bypass = t, uint16(ran), inCaller
 			j.phase("submitted")
@@ -377,6 +379,7 @@ func (q *Queue) submitFailed(err error) error {
 	q.mu.Unlock() // as in flush: never wait for the VkQueue's lock holding q.mu
 	q.hw.mu.Lock()
 	err2 := q.dev.vk.Submit(q.hw.handle, q.descs, q.ops, nil)
+	q.hw.graves.submits.Add(1)
 	q.hw.mu.Unlock()
 	q.mu.Lock()
 	if err2 != nil {
@@ -454,9 +457,16 @@ func (q *Queue) reached(counter uint64) {
 		q.updateDeadlineLocked()
 	}
 	q.mu.Unlock()
+	// The semaphore reached these jobs' values: the VkQueue's submit thread is past their
+	// submits, and past every submit before them (retire.go). Read before retire recycles them.
+	var seq uint64
+	for _, j := range retired {
+		seq = max(seq, j.hwSeq)
+	}
 	q.retire(retired)
 	clear(retired)
 	q.retiring = retired
+	q.dev.reap(q.hw, seq)
 	if more && len(retired) > 0 {
 		q.kick()
 	}
@@ -593,8 +603,9 @@ func (q *Queue) maybeFinish() {
 	q.mu.Unlock()
 	q.dev.unregister(&q.tl)
 	q.dev.waiter.unwatch(&q.tl, func() {
-		q.dev.retireSemaphore(q.tl.sem)
-		q.dev.abort.put(q.abortIndex)
+		// X4: freed once a later completion on the VkQueue shows the driver is done with
+		// them (retire.go).
+		q.dev.bury(q.hw, q.tl.sem, q.abortIndex)
 		q.hw.release()
 		q.dev.removeQueue(q)
 		q.log.Debug("vkdep: queue finished", "queue", q.opts.Name, "jobs", pushed)

@@ -183,7 +183,10 @@ func describe(index int, p vk.PhysicalInfo) DeviceInfo {
 // concurrent use (E3).
 type Device struct {
 	log  *slog.Logger
-	inst *vk.InstanceObj // nil for a wrapped device
+	inst *vk.SharedInstance // nil for a wrapped device
+	// listener receives the instance's validation messages for this device; nil without
+	// validation.
+	listener *vk.Listener
 	// appInstance is the application's VkInstance of a wrapped device; vkdep never destroys it.
 	appInstance uint64
 	vk          *vk.Device
@@ -314,11 +317,12 @@ func (d *Device) unregister(tl *timeline) {
 
 // ListDevices lists the Vulkan devices the loader finds, usable or not.
 func ListDevices() ([]DeviceInfo, error) {
-	inst, err := createInstance(Options{})
+	// Open's default configuration, so that listing then opening shares one instance.
+	inst, err := acquireInstance(Options{AppName: "vkdep"})
 	if err != nil {
 		return nil, err
 	}
-	defer inst.Destroy()
+	defer inst.Release()
 	phys, err := inst.PhysicalDevices()
 	if err != nil {
 		return nil, fmt.Errorf("vkdep: vkEnumeratePhysicalDevices: %w", err)
@@ -330,19 +334,16 @@ func ListDevices() ([]DeviceInfo, error) {
 	return out, nil
 }
 
-func createInstance(opts Options) (*vk.InstanceObj, error) {
-	on := opts.OnValidation
-	if on == nil {
-		on = func(m ValidationMessage) { fmt.Fprintln(os.Stderr, "vkdep validation:", m) }
-	}
-	inst, err := vk.CreateInstance(vk.InstanceConfig{
+// acquireInstance takes the process's VkInstance for the options' configuration: one per
+// (application name, instance extensions, validation, synchronization validation), shared by
+// every Open with that configuration, because the NVIDIA driver refuses vkCreateInstance after
+// about 30 in one process even when they were destroyed (internal/vk/shared.go).
+func acquireInstance(opts Options) (*vk.SharedInstance, error) {
+	inst, err := vk.AcquireInstance(vk.InstanceConfig{
 		AppName:        opts.AppName,
 		Extensions:     opts.InstanceExtensions,
 		Validate:       opts.Validate,
 		SyncValidation: opts.Validate && opts.SyncValidation.enabled(),
-		OnMessage: func(m vk.Message) {
-			on(ValidationMessage{Severity: m.Severity, Type: m.Type, ID: m.ID, Text: m.Text})
-		},
 	})
 	switch {
 	case errors.Is(err, vk.ErrorIncompatibleDriver):
@@ -354,6 +355,21 @@ func createInstance(opts Options) (*vk.InstanceObj, error) {
 		return nil, fmt.Errorf("vkdep: vkCreateInstance: %w", err)
 	}
 	return inst, nil
+}
+
+// listen routes the shared instance's validation messages about this Open's device to its
+// OnValidation (see Options.OnValidation).
+func listen(inst *vk.SharedInstance, opts Options) *vk.Listener {
+	if !opts.Validate {
+		return nil
+	}
+	on := opts.OnValidation
+	if on == nil {
+		on = func(m ValidationMessage) { fmt.Fprintln(os.Stderr, "vkdep validation:", m) }
+	}
+	return inst.Listen(func(m vk.Message) {
+		on(ValidationMessage{Severity: m.Severity, Type: m.Type, ID: m.ID, Text: m.Text})
+	})
 }
 
 // Open opens a Vulkan device for vkdep (see Options for which) with every queue of its
@@ -371,21 +387,28 @@ func Open(opts Options) (*Device, error) {
 	if sel == "" {
 		sel = os.Getenv("VKDEP_DEVICE")
 	}
-	inst, err := createInstance(opts)
+	inst, err := acquireInstance(opts)
 	if err != nil {
 		return nil, err
+	}
+	lis := listen(inst, opts)
+	release := func() {
+		if lis != nil {
+			inst.Close(lis)
+		}
+		inst.Release()
 	}
 	phys, err := inst.PhysicalDevices()
 	if err == nil && len(phys) == 0 {
 		err = fmt.Errorf("%w: the Vulkan loader lists no physical device; install a GPU driver or Mesa's lavapipe (apt-get install mesa-vulkan-drivers)", ErrNoDevice)
 	}
 	if err != nil {
-		inst.Destroy()
+		release()
 		return nil, err
 	}
 	chosen, err := choose(phys, sel)
 	if err != nil {
-		inst.Destroy()
+		release()
 		return nil, err
 	}
 	p := phys[chosen]
@@ -397,7 +420,7 @@ func Open(opts Options) (*Device, error) {
 	}
 	dev, err := vk.CreateDevice(p, reqs, opts.DeviceExtensions)
 	if err != nil {
-		inst.Destroy()
+		release()
 		return nil, fmt.Errorf("vkdep: vkCreateDevice on %s: %w", p.Name, err)
 	}
 	info := describe(chosen, p)
@@ -414,13 +437,20 @@ func Open(opts Options) (*Device, error) {
 			hw = append(hw, &hwQueue{family: r.Family, index: i, flags: familyFlags(p, r.Family), handle: dev.Queue(r.Family, i)})
 		}
 	}
+	if lis != nil {
+		// Messages naming the device or one of its queues are this Open's alone.
+		lis.Own(dev.Handle)
+		for _, h := range hw {
+			lis.Own(uint64(h.handle))
+		}
+	}
 	d, err := newDevice(dev, info, hw, opts.Logger)
 	if err != nil {
 		dev.Destroy()
-		inst.Destroy()
+		release()
 		return nil, err
 	}
-	d.inst = inst
+	d.inst, d.listener = inst, lis
 	return d, nil
 }
 
@@ -692,7 +722,10 @@ func (d *Device) Close(ctx context.Context) error {
 	d.vk.DestroyBuffer(d.abort.buf)
 	d.vk.Destroy()
 	if d.inst != nil {
-		d.inst.Destroy()
+		if d.listener != nil {
+			d.inst.Close(d.listener)
+		}
+		d.inst.Release()
 	}
 	return nil
 }

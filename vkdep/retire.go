@@ -43,11 +43,17 @@ func (d *Device) createTimeline() (vk.Semaphore, error) {
 	s, err := d.vk.CreateTimeline(0)
 	if err == nil {
 		d.sems.Add(1)
+		if d.listener != nil {
+			d.listener.Own(uint64(s)) // its validation messages are this device's
+		}
 	}
 	return s, err
 }
 
 func (d *Device) destroySemaphore(s vk.Semaphore) {
+	if d.listener != nil {
+		d.listener.Disown(uint64(s))
+	}
 	d.vk.DestroySemaphore(s)
 	d.sems.Add(-1)
 }

@@ -57,7 +57,7 @@ func (a *abortWords) take() (uint32, error) {
 		i = a.next
 		a.next++
 	default:
-		return 0, fmt.Errorf("vkdep: more than %d queues open at once", abortSlots)
+		return 0, fmt.Errorf("%w: more than %d queues open at once (one abort word each)", ErrInvalidOptions, abortSlots)
 	}
 	atomic.StoreUint32(&a.words[i], 0)
 	return i, nil

@@ -392,3 +392,23 @@ func TestT2_OnGPU_counts_from_head_not_from_rearm(t *testing.T) {
 		t.Fatalf("ban error %v", err)
 	}
 }
+
+// E1: options and arguments vkdep cannot use return an error matching ErrInvalidOptions.
+func TestE1_invalid_options_match_a_sentinel(t *testing.T) {
+	d := vktest.Open(t)
+	hs := d.Handles()
+	_, err := vkdep.Wrap(vkdep.WrapOptions{Instance: hs.Instance, PhysicalDevice: hs.PhysicalDevice, Device: hs.Device})
+	if !errors.Is(err, vkdep.ErrInvalidOptions) {
+		t.Errorf("Wrap with no queues: %v, want ErrInvalidOptions", err)
+	}
+	if _, err := d.NewQueue(vkdep.QueueOptions{VkQueue: 1000}); !errors.Is(err, vkdep.ErrInvalidOptions) {
+		t.Errorf("NewQueue on VkQueue 1000: %v, want ErrInvalidOptions", err)
+	}
+	h := newHost(t, d, "fail")
+	if err := h.Fail(1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitDone(t, h.Point(1)); !errors.Is(err, vkdep.ErrInvalidOptions) {
+		t.Errorf("point failed with a nil error: %v, want ErrInvalidOptions", err)
+	}
+}

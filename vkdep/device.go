@@ -266,7 +266,7 @@ func (h *hwQueue) release() { h.users.Add(-1) }
 func (d *Device) pickVkQueue(pin int) (*hwQueue, error) {
 	if pin > 0 {
 		if pin > len(d.hw) {
-			return nil, fmt.Errorf("vkdep: QueueOptions.VkQueue %d: the device has %d VkQueues", pin, len(d.hw))
+			return nil, fmt.Errorf("%w: QueueOptions.VkQueue %d: the device has %d VkQueues", ErrInvalidOptions, pin, len(d.hw))
 		}
 		h := d.hw[pin-1]
 		h.users.Add(1)
@@ -282,7 +282,7 @@ func (d *Device) pickVkQueue(pin int) (*hwQueue, error) {
 		}
 	}
 	if best == nil {
-		return nil, fmt.Errorf("vkdep: %s has no compute queue", d.info.Name)
+		return nil, fmt.Errorf("%w: %s has no compute queue", ErrInvalidOptions, d.info.Name)
 	}
 	best.users.Add(1)
 	return best, nil

@@ -70,7 +70,7 @@ func (h *HostTimeline) Signal(v uint64) error { return h.signal(v, nil) }
 // an error that matches err (and names the point). Dependent jobs see a dependency error (D6).
 func (h *HostTimeline) Fail(v uint64, err error) error {
 	if err == nil {
-		err = fmt.Errorf("vkdep: host timeline failed")
+		err = fmt.Errorf("%w: HostTimeline.Fail with a nil error", ErrInvalidOptions)
 	}
 	return h.signal(v, err)
 }

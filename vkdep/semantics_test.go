@@ -501,7 +501,7 @@ func TestSemantics(t *testing.T) {
 		}
 		q.Kill(errors.New("o5"))
 		// A raw Vulkan waiter on the queue's semaphore sees the timeline reach the last value.
-		err := r.g.VK.Wait(false, []vk.Semaphore{vk.Semaphore(q.Semaphore())}, []uint64{last.Value()}, uint64(30*time.Second), 0, nil)
+		err := r.g.VK.WaitAll([]vk.Semaphore{vk.Semaphore(q.Semaphore())}, []uint64{last.Value()}, uint64(30*time.Second))
 		if err != nil {
 			t.Fatalf("raw wait for the killed jobs' last value: %v", err)
 		}

@@ -258,7 +258,7 @@ func (w *waiter) run() {
 		// The wake timeline's counter is not read: a wake-up only means "start a new round", and
 		// reading it while a host signal of it is in flight trips validation layers before
 		// 1.3.296 (see SyncAuto).
-		err := w.dev.Wait(true, w.sems, w.vals, timeout, 2, w.ctrs)
+		err := w.dev.WaitAny(w.sems, w.vals, timeout, 2, w.ctrs)
 		w.mu.Lock()
 		w.sleeping = false
 		w.mu.Unlock()

@@ -203,6 +203,9 @@ type Device struct {
 	isLost    atomic.Bool
 	closeOnce sync.Once
 	sems      atomic.Int64 // live semaphores of queues and host timelines (retire.go)
+	// beforeDestroy, set by tests only, runs in Close once the device is idle, before vkdep
+	// destroys anything: a test's own objects on the device go there.
+	beforeDestroy func()
 
 	obsMu     sync.Mutex                  // serialises changes to observers
 	observers atomic.Pointer[[]*observer] // job observers (observe.go); nil when none
@@ -713,6 +716,9 @@ func (d *Device) Close(ctx context.Context) error {
 	d.state = devClosed
 	d.mu.Unlock()
 	d.drainQueues()
+	if d.beforeDestroy != nil {
+		d.beforeDestroy() // test seam (export_test.go): the device is idle, nothing destroyed yet
+	}
 	for _, r := range regs {
 		d.destroySemaphore(r.tl.sem)
 	}

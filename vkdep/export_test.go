@@ -51,3 +51,7 @@ func SetFlushHook(fn func(*Queue)) {
 // LiveSemaphores is the number of timeline semaphores of d's queues and host timelines that exist
 // (created, not destroyed): X4's churn test shows it stays flat.
 func LiveSemaphores(d *Device) int64 { return d.sems.Load() }
+
+// OnBeforeDestroy makes Close call fn once the device is idle, before anything is destroyed: a
+// test that lets Close finish its queues frees its own objects on the device there.
+func OnBeforeDestroy(d *Device, fn func()) { d.beforeDestroy = fn }

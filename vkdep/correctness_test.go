@@ -412,3 +412,31 @@ func TestE1_invalid_options_match_a_sentinel(t *testing.T) {
 		t.Errorf("point failed with a nil error: %v, want ErrInvalidOptions", err)
 	}
 }
+
+// X4: Device.Close also ends GPU work waiting on a HostTimeline's semaphore that nobody signals:
+// the failed points are still reached on the semaphore (D5), so the queue finishes.
+func TestX4_close_reaches_host_semaphore_for_gpu_waits(t *testing.T) {
+	d := vktest.Open(t)
+	h := newHost(t, d, "gpu-wait")
+	q, err := d.NewQueue(vkdep.QueueOptions{Name: "gpu-held"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := q.NewJob()
+	j.WaitSemaphore(h.Semaphore(), 5, 0)
+	f, err := q.Submit(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WaitSubmitted(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := d.Close(ctx); err != nil {
+		t.Fatalf("Device.Close with GPU work waiting on a host semaphore: %v", err)
+	}
+	if !f.Completed() {
+		t.Fatal("job not complete after Close")
+	}
+}

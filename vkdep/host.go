@@ -1,6 +1,7 @@
 package vkdep
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -132,11 +133,22 @@ func (h *HostTimeline) reached(counter uint64) {
 // seen the semaphore move yet; every other point completes with err, and later signals fail.
 func (h *HostTimeline) kill(err error) {
 	h.mu.Lock()
-	if h.closed == nil {
+	first := h.closed == nil
+	if first {
 		h.closed = err
 	}
 	signalled := h.signalled
 	h.mu.Unlock()
 	h.reached(signalled)
 	h.tl.seal(err)
+	if first && errors.Is(err, ErrDeviceClosed) {
+		// X4, D5: a failed point is still reached, so GPU work waiting on the semaphore (a
+		// job's WaitSemaphore on it, or a GPU-side wait on a point) ends and Close can
+		// finish the queues. No host signal of this object can follow (closed is set), and
+		// the jump stays within maxTimelineSemaphoreValueDifference
+		// (VUID-VkSemaphoreSignalInfo-value-03260).
+		if step := min(h.tl.dev.vk.Physical.MaxTimelineDifference, 1<<32+1) - 1; step > 0 && signalled < math.MaxUint64-step {
+			_ = h.tl.dev.vk.Signal(h.tl.sem, signalled+step)
+		}
+	}
 }

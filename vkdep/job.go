@@ -17,7 +17,8 @@ import (
 // after): Queue.NewJob → add command buffers and dependencies → Arm → Push; or Queue.Submit, which
 // arms and pushes atomically. A Job belongs to one goroutine until it is pushed (E3); after Push
 // the queue owns it and recycles it once its release hook has run, so the caller must not touch
-// it again.
+// it again: any use of it after Push (adding to it, pushing it again) panics with a message naming
+// the misuse, also once it has been recycled (L7).
 type Job struct {
 	// own says who owns the job: the caller (from NewJob until Push), the queue, or the pool.
 	// Only it is read before ownership is known, atomically, so a Job used after its Push is

@@ -25,7 +25,7 @@ const (
 type TimedOut struct {
 	Queue *Queue
 	Fence Fence         // the job's finished fence
-	OnGPU time.Duration // since it became the queue's oldest job on the GPU
+	OnGPU time.Duration // since it became the queue's oldest job on the GPU; a re-arm (TimeoutStillRunning) does not restart it
 }
 
 // TriggerTimeout runs the timeout check now, without waiting for the clock (T3): OnTimeout is

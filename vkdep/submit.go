@@ -178,6 +178,18 @@ func (q *Queue) doom(v uint64, err error) {
 		q.doomed = append(q.doomed, doomSpan{from: v, to: v, err: err})
 	}
 	q.ndoomed.Store(int32(len(q.doomed)))
+	// Consumers waiting for v's submit learn now that it failed, not when its signal-only
+	// submit gets through (which may sit behind hung work).
+	keepW := q.subWaits[:0]
+	for _, w := range q.subWaits {
+		if w.value == v {
+			w.q.kick()
+		} else {
+			keepW = append(keepW, w)
+		}
+	}
+	clear(q.subWaits[len(keepW):])
+	q.subWaits = keepW
 	q.subMu.Unlock()
 }
 

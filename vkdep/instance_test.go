@@ -56,13 +56,16 @@ func TestValidationMessagesReachTheirOwnDevice(t *testing.T) {
 	if a.Handles().Instance != b.Handles().Instance {
 		t.Fatalf("two opens of one configuration got two instances")
 	}
-	h := newHost(t, a, "raw")
-	if err := h.Signal(5); err != nil {
+	// A backwards host signal of a's queue's semaphore (vkdep's, so a's): a validation error
+	// that names only that semaphore.
+	q, err := a.NewQueue(vkdep.QueueOptions{Name: "a"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	waitDone(t, h.Point(5))
+	f, _ := q.Submit(q.NewJob())
+	waitDone(t, f)
 	raw := rawDevice(t, a)
-	_ = raw.VK.Signal(vk.Semaphore(h.Semaphore()), 3) // backwards: a validation error on a
+	_ = raw.VK.Signal(vk.Semaphore(q.Semaphore()), 0)
 	found := false
 	for _, m := range am.Take() {
 		t.Logf("a got %v", m)

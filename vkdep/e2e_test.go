@@ -90,7 +90,7 @@ func TestEndToEndSAXPY(t *testing.T) {
 	if err := start.Signal(1); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.VK.Wait(false, []vk.Semaphore{done}, []uint64{1}, uint64(20*time.Second), 0, nil); err != nil {
+	if err := g.VK.WaitAll([]vk.Semaphore{done}, []uint64{1}, uint64(20*time.Second)); err != nil {
 		t.Fatalf("waiting for the work: %v", err)
 	}
 	for i := range n {

@@ -1,6 +1,7 @@
 package vkdep
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -36,7 +37,7 @@ func (d *Device) NewHostTimeline(name string) (*HostTimeline, error) {
 	if err := d.usable(); err != nil {
 		return nil, err
 	}
-	sem, err := d.vk.CreateTimeline(0)
+	sem, err := d.createTimeline()
 	if err != nil {
 		return nil, d.vkErr("vkCreateSemaphore", err)
 	}
@@ -44,7 +45,7 @@ func (d *Device) NewHostTimeline(name string) (*HostTimeline, error) {
 	h.tl = timeline{dev: d, sem: sem, name: fmt.Sprintf("host timeline %q", name)}
 	h.tl.reached = h.reached
 	if !d.register(&h.tl, h.kill, false) {
-		d.vk.DestroySemaphore(sem)
+		d.destroySemaphore(sem)
 		return nil, d.usable()
 	}
 	return h, nil
@@ -70,7 +71,7 @@ func (h *HostTimeline) Signal(v uint64) error { return h.signal(v, nil) }
 // an error that matches err (and names the point). Dependent jobs see a dependency error (D6).
 func (h *HostTimeline) Fail(v uint64, err error) error {
 	if err == nil {
-		err = fmt.Errorf("vkdep: host timeline failed")
+		err = fmt.Errorf("%w: HostTimeline.Fail with a nil error", ErrInvalidOptions)
 	}
 	return h.signal(v, err)
 }
@@ -132,11 +133,22 @@ func (h *HostTimeline) reached(counter uint64) {
 // seen the semaphore move yet; every other point completes with err, and later signals fail.
 func (h *HostTimeline) kill(err error) {
 	h.mu.Lock()
-	if h.closed == nil {
+	first := h.closed == nil
+	if first {
 		h.closed = err
 	}
 	signalled := h.signalled
 	h.mu.Unlock()
 	h.reached(signalled)
 	h.tl.seal(err)
+	if first && errors.Is(err, ErrDeviceClosed) {
+		// X4, D5: a failed point is still reached, so GPU work waiting on the semaphore (a
+		// job's WaitSemaphore on it, or a GPU-side wait on a point) ends and Close can
+		// finish the queues. No host signal of this object can follow (closed is set), and
+		// the jump stays within maxTimelineSemaphoreValueDifference
+		// (VUID-VkSemaphoreSignalInfo-value-03260).
+		if step := min(h.tl.dev.vk.Physical.MaxTimelineDifference, 1<<32+1) - 1; step > 0 && signalled < math.MaxUint64-step {
+			_ = h.tl.dev.vk.Signal(h.tl.sem, signalled+step)
+		}
+	}
 }

@@ -11,8 +11,17 @@ _Static_assert(sizeof(vkdep_submit_desc) == 16, "vkdep_submit_desc layout");
 static VKAPI_ATTR VkBool32 VKAPI_CALL debug_cb(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                                VkDebugUtilsMessageTypeFlagsEXT types,
                                                const VkDebugUtilsMessengerCallbackDataEXT *data, void *user) {
+	/* The objects let Go route the message to the device it concerns: one instance serves
+	 * every device opened with the same configuration (shared.go). */
+	int32_t ot[8];
+	uint64_t oh[8];
+	uint32_t n = data->objectCount < 8 ? data->objectCount : 8;
+	for (uint32_t i = 0; i < n; i++) {
+		ot[i] = (int32_t)data->pObjects[i].objectType;
+		oh[i] = data->pObjects[i].objectHandle;
+	}
 	vkdepDebugMessage((uintptr_t)user, (int)severity, (int)types, (char *)data->pMessageIdName,
-	                  (char *)data->pMessage);
+	                  (char *)data->pMessage, (int)n, ot, oh);
 	return VK_FALSE;
 }
 

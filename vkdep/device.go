@@ -429,7 +429,7 @@ func Open(opts Options) (*Device, error) {
 	}
 	feats, err := openFeatures(p, opts.Features)
 	if err != nil {
-		inst.Destroy()
+		release()
 		return nil, err
 	}
 	dev, err := vk.CreateDevice(p, reqs, opts.DeviceExtensions, feats)

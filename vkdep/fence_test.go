@@ -325,7 +325,10 @@ func threads(t *testing.T) int {
 func TestValidationMessagesReachTheHandler(t *testing.T) {
 	// The suite fails on any validation message; this shows that a real mistake does produce
 	// one that reaches the handler, so a clean run means something.
-	d, msgs := vktest.OpenWith(t, vkdep.Options{})
+	// An instance of its own (another AppName): a message naming only a raw semaphore, which no
+	// device owns, goes to every device of its instance, and the suite's shared device is on the
+	// default one.
+	d, msgs := vktest.OpenWith(t, vkdep.Options{AppName: "vkdep validation test"})
 	raw := rawDevice(t, d)
 	// The test's own timeline, not a HostTimeline's: the layer keeps the refused signal as
 	// pending, and would then flag the HostTimeline's own signal at Device.Close.

@@ -45,8 +45,14 @@ staticcheck:
 
 # CI (set by the CI runner) makes a missing Vulkan device a failure in every test; the suite
 # always runs with the Khronos validation layer and fails on any message.
+# The core behaviour tests also run under each completion waiter forced (VKDEP_WAITER): Open
+# picks one per driver (F3), so one machine alone would only ever test one of them.
+CORETESTS := TestSemantics|TestClose|TestHostTimeline|TestFaults|TestWrap|TestExternalSemaphore|TestSkippedJob|TestWaitSubmitted|TestF3
+
 gotest:
 	VKDEP_VALIDATE=1 $(GO) test -race -short -count=1 -timeout 30m ./...
+	VKDEP_VALIDATE=1 VKDEP_WAITER=any $(GO) test -race -short -count=1 -timeout 30m -run '$(CORETESTS)' ./vkdep/
+	VKDEP_VALIDATE=1 VKDEP_WAITER=single $(GO) test -race -short -count=1 -timeout 30m -run '$(CORETESTS)' ./vkdep/
 
 schedules:
 	VKDEP_VALIDATE=1 VKDEP_SCHEDULES=1000 $(GO) test -count=1 -timeout 30m -run 'TestSchedules' -v ./vkdep/ | grep -E '^(---|ok|FAIL|PASS)|schedules in|seed'

@@ -252,6 +252,7 @@ func (q *Queue) flush(inCaller bool) {
 		// failed submit the values are reached on the CPU, never on the semaphore.
 		q.submitted.Store(last)
 		q.notifySubmitted(last)
+		q.dev.waiter.submitted(&q.tl, q.descs, q.ops) // a parked watch thread of the single waiter waits again (F3)
 	}
 	q.updateDeadlineLocked()
 }

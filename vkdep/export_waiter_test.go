@@ -14,3 +14,7 @@ func SetMaxWatchThreads(n int) (restore func()) {
 
 // WaitAnySpins reports what Open measured on d's driver: its wait-any polls instead of blocking.
 func WaitAnySpins(d *Device) bool { return d.waiter.anySpinsHere() }
+
+// QueueOrder names how d makes queue order a GPU-side dependency (D3): "semaphore" or
+// "submission".
+func QueueOrder(d *Device) string { return d.order.name() }

@@ -37,6 +37,7 @@ func TestF3_idle_device_costs_no_CPU(t *testing.T) {
 				t.Setenv("VKDEP_WAITER", waiter)
 				d := vktest.Open(t)
 				kind := vkdep.WaiterKind(d)
+				t.Logf("completion waiter %s (wait-any spins: %v), queue order by %s", kind, vkdep.WaitAnySpins(d), vkdep.QueueOrder(d))
 				r := newRigOn(t, d)
 				for i := range queues {
 					q := r.queue(vkdep.QueueOptions{Name: fmt.Sprintf("idle%d", i), Bypass: i%2 == 0})

@@ -159,8 +159,8 @@ func (q *Queue) flush(inCaller bool) {
 	q.descs, q.ops, q.cmds = q.descs[:0], q.ops[:0], q.cmds[:0]
 	sem := q.tl.sem
 	ord := q.dev.order // D3 by semaphore wait or by submission order (order.go)
-	self := func(v uint64) uint32 {
-		if v <= 1 || ord.bySubmission {
+	self := func(v uint64, hasCmds bool) uint32 {
+		if v <= 1 || (ord.bySubmission && !hasCmds) {
 			return 0
 		}
 		q.ops = append(q.ops, vk.SemOp{Semaphore: sem, Value: v - 1, Stage: vk.StageAllCommands})
@@ -179,7 +179,7 @@ func (q *Queue) flush(inCaller bool) {
 			for !j.external() && k+1 < len(q.batch) && q.batch[k+1].skip && !q.batch[k+1].external() {
 				k++
 			}
-			waits := self(j.value) + uint32(len(j.waits))
+			waits := self(j.value, false) + uint32(len(j.waits))
 			var cmds uint32
 			if ord.bySubmission && waits > 0 {
 				q.cmds = append(q.cmds, ord.barrierFor(q.hw.family))
@@ -192,7 +192,7 @@ func (q *Queue) flush(inCaller bool) {
 			i = k + 1
 			continue
 		}
-		waits := self(j.value)
+		waits := self(j.value, len(j.cmds) > 0)
 		for _, f := range j.deps {
 			if f.Completed() {
 				continue
@@ -205,7 +205,7 @@ func (q *Queue) flush(inCaller bool) {
 		q.ops = append(q.ops, j.waits...)
 		waits += uint32(len(j.waits))
 		cmds := uint32(len(j.cmds))
-		if ord.bySubmission && (cmds > 0 || waits > 0) {
+		if ord.bySubmission && cmds == 0 && waits > 0 {
 			q.cmds = append(q.cmds, ord.barrierFor(q.hw.family))
 			cmds++
 		}

@@ -3,7 +3,6 @@ package vkdep
 import (
 	"context"
 	"math"
-	"os"
 	"runtime"
 	"runtime/pprof"
 	"sync"
@@ -55,12 +54,6 @@ var maxWatchThreads = 64
 // maxWatchThreads that have submitted work it has not seen yet.
 const pollPeriod = time.Millisecond
 
-// probeWait is the length of one try of Open's wait-any probe.
-const (
-	probeWait  = 5 * time.Millisecond
-	probeTries = 3
-)
-
 // singleWait is the single waiter's state; byTL and threads are guarded by waiter.mu.
 type singleWait struct {
 	byTL    map[*timeline]*tlWatch
@@ -88,51 +81,6 @@ type tlWatch struct {
 	// of skipped jobs, which one submit reaches at once, O5).
 	sigs   []uint64
 	parked bool // the thread waits on wake: no signal submitted that it has not seen
-}
-
-// chooseSingle decides at Open which waiter the device gets: $VKDEP_WAITER, else the single
-// waiter where the driver's wait-any spins. It measures in every case (at most 15 ms), so that tests and
-// benchmarks that force a waiter know what the driver does.
-func chooseSingle(dev *vk.Device) (single, spins bool) {
-	spins = waitAnySpins(dev)
-	switch os.Getenv(waiterEnv) {
-	case "any":
-		return false, spins
-	case "single":
-		return true, spins
-	}
-	return spins, spins
-}
-
-// waitAnySpins measures the calling thread's CPU time during a short wait-any on two timelines
-// nobody signals: a blocking wait uses next to none of it, a polling one about all of it. When it
-// cannot tell, it answers yes: the single waiter is correct on every driver, only costlier in
-// threads.
-func waitAnySpins(dev *vk.Device) bool {
-	a, err := dev.CreateTimeline(0)
-	if err != nil {
-		return true
-	}
-	defer dev.DestroySemaphore(a)
-	b, err := dev.CreateTimeline(0)
-	if err != nil {
-		return true
-	}
-	defer dev.DestroySemaphore(b)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	// A blocking wait uses a few microseconds of CPU; a polling one, on a loaded machine, still
-	// gets a fair share of a core, though maybe not in every window: a tenth of the wall time
-	// in any of three tries decides.
-	for range probeTries {
-		cpu0, t0 := vk.ThreadCPUTime(), time.Now()
-		err = dev.Wait(true, []vk.Semaphore{a, b}, []uint64{1, 1}, uint64(probeWait), 0, nil)
-		cpu, wall := vk.ThreadCPUTime()-cpu0, time.Since(t0)
-		if cpu0 < 0 || err != vk.Timeout || cpu*10 > int64(wall) {
-			return true
-		}
-	}
-	return false
 }
 
 // watchSingleLocked starts watching t. The caller holds w.mu.
@@ -259,8 +207,8 @@ func (w *waiter) nudgeCompletion() {
 	}
 }
 
-// watchThread blocks in vkWaitSemaphores on x's timeline, one value past what it has seen, on an
-// OS thread of its own, and hands each new counter to the completion goroutine.
+// watchThread blocks in vkWaitSemaphores on x's timeline, for the next value a submit signals, on
+// an OS thread of its own, and hands each new counter to the completion goroutine.
 func (w *waiter) watchThread(x *tlWatch) {
 	// Locked and never unlocked: the thread ends with the goroutine, so the threads the waiter
 	// holds are exactly its live watch threads.

@@ -200,6 +200,7 @@ type Device struct {
 	hw          []*hwQueue
 	waiter      *waiter
 	abort       *abortWords
+	order       *submitOrder // how queue order reaches the GPU (D3, order.go)
 
 	mu        sync.Mutex
 	state     devState
@@ -543,7 +544,8 @@ func newDevice(dev *vk.Device, info DeviceInfo, hw []*hwQueue, log *slog.Logger)
 	}
 	d.waiter = w
 	d.abort = abort
-	log.Debug("vkdep: device open", "device", info.String())
+	d.order = newSubmitOrder(dev, hw)
+	log.Debug("vkdep: device open", "device", info.String(), "waiter", w.kind(), "queue_order", d.order.name())
 	return d, nil
 }
 
@@ -738,6 +740,7 @@ func (d *Device) Close(ctx context.Context) error {
 	d.vk.DestroySemaphore(d.waiter.wake)
 	d.vk.DestroySemaphore(d.waiter.idle)
 	d.vk.DestroyBuffer(d.abort.buf)
+	d.order.destroy(d.vk)
 	d.vk.Destroy()
 	if d.inst != nil {
 		if d.listener != nil {

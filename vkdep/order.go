@@ -131,7 +131,7 @@ func submissionOrderFaster(dev *vk.Device, h *hwQueue) bool {
 				return 0, false
 			}
 		}
-		if dev.Wait(false, []vk.Semaphore{sem}, []uint64{v}, uint64(time.Second), 0, nil) != nil {
+		if dev.WaitAll([]vk.Semaphore{sem}, []uint64{v}, uint64(time.Second)) != nil {
 			return 0, false
 		}
 		return time.Since(start), true

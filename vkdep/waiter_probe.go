@@ -52,7 +52,7 @@ func waitAnySpins(dev *vk.Device) bool {
 	// in any of three tries decides.
 	for range probeTries {
 		cpu0, t0 := vk.ThreadCPUTime(), time.Now()
-		err = dev.Wait(true, []vk.Semaphore{a, b}, []uint64{1, 1}, uint64(probeWait), 0, nil)
+		err = dev.WaitAny([]vk.Semaphore{a, b}, []uint64{1, 1}, uint64(probeWait), 0, nil)
 		cpu, wall := vk.ThreadCPUTime()-cpu0, time.Since(t0)
 		if cpu0 < 0 || err != vk.Timeout || cpu*10 > int64(wall) {
 			return true

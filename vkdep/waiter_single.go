@@ -229,7 +229,7 @@ func (w *waiter) watchThread(x *tlWatch) {
 		vals[0] = v
 		// No timeout: a submitted signal always lands (or the device is lost). A hung job
 		// holds the thread here; the timeout watch runs on the completion goroutine (T1).
-		err := w.dev.Wait(false, sems, vals, math.MaxUint64, 0, ctrs)
+		err := w.dev.WaitAllRead(sems, vals, math.MaxUint64, ctrs)
 		if err != nil {
 			w.post(func() { w.onLost("vkWaitSemaphores (completion watch)", err) })
 			for !x.quit.Load() {

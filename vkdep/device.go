@@ -38,6 +38,13 @@ type Options struct {
 	// (surface and swapchain extensions for presenting).
 	InstanceExtensions []string
 	DeviceExtensions   []string
+	// Scheduling chooses how queues sharing a VkQueue take turns: SchedulePriority (the
+	// default: priorities, a bounded driver queue, fair share; H1–H3) or ScheduleFIFO.
+	// VKDEP_SCHED=fifo|priority overrides it.
+	Scheduling Scheduling
+	// DriverDepth bounds, in jobs, the work of vkdep queues submitted to a shared VkQueue and
+	// not yet finished (H2). 0 means DefaultDriverDepth; VKDEP_DRIVER_DEPTH overrides it.
+	DriverDepth int
 }
 
 // SyncMode chooses synchronization validation (see Options.SyncValidation).
@@ -189,6 +196,8 @@ type Device struct {
 	vk          *vk.Device
 	info        DeviceInfo
 	hw          []*hwQueue
+	sched       Scheduling // how queues sharing a VkQueue take turns (arbiter.go)
+	depth       int32      // H2's bound per shared VkQueue, in jobs
 	waiter      *waiter
 	abort       *abortWords
 
@@ -228,6 +237,7 @@ type hwQueue struct {
 	handle        vk.Queue
 	mu            queueLock
 	users         atomic.Int32 // vkdep queues bound to it
+	arb           arbiter      // which bound queue submits next (H1–H3)
 }
 
 // queueLock is a VkQueue's host-synchronisation lock: its own mutex (Open, and Wrap without an
@@ -420,6 +430,7 @@ func Open(opts Options) (*Device, error) {
 		return nil, err
 	}
 	d.inst = inst
+	d.sched, d.depth = schedConfig(opts.Scheduling, opts.DriverDepth)
 	return d, nil
 }
 
@@ -486,6 +497,7 @@ func newDevice(dev *vk.Device, info DeviceInfo, hw []*hwQueue, log *slog.Logger)
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Device{log: log, vk: dev, info: info, hw: hw}
+	d.sched, d.depth = schedConfig(SchedulePriority, 0)
 	abort, err := newAbortWords(dev)
 	if err != nil {
 		return nil, err

@@ -28,6 +28,7 @@ func (q *Queue) pump(inCaller bool) {
 		q.again = true
 		return
 	}
+	defer q.settleTurn()
 	for {
 		if q.dead == nil && q.dev.isLost.Load() {
 			// Lost, and the queue's share of it (deviceGone) has not run yet: nothing more
@@ -62,6 +63,9 @@ func (q *Queue) pump(inCaller bool) {
 				case q.stopped:
 					ready = false
 				case q.creditsUsed+j.cost > q.credits:
+					ready = false
+				case !q.turn(j):
+					// H1–H3: the VkQueue's arbiter gives the turn to another queue.
 					ready = false
 				}
 				if !ready && !j.skip {
@@ -334,6 +338,8 @@ func (q *Queue) notifySubmitted(value uint64) {
 func (q *Queue) reached(counter uint64) {
 	retired := q.retiring[:0]
 	t := now()
+	var turns int32
+	var oldest int64
 	q.mu.Lock()
 	for q.inflight.len() > 0 {
 		j := q.inflight.at(0)
@@ -356,14 +362,26 @@ func (q *Queue) reached(counter uint64) {
 			q.pushToSub.add(j.submittedAt - j.pushedAt)
 			q.subToDone.add(t - j.submittedAt)
 		}
+		if j.turn {
+			if turns == 0 {
+				oldest = j.submittedAt
+			}
+			turns++
+		}
 		q.stats.Completed++
 		retired = append(retired, j)
+	}
+	if len(retired) > 0 {
+		q.lastProgress = t
 	}
 	more := q.pending.len() > 0
 	if len(retired) > 0 {
 		q.updateDeadlineLocked()
 	}
 	q.mu.Unlock()
+	if turns > 0 {
+		q.hw.arb.done(q, turns, oldest, t)
+	}
 	q.retire(retired)
 	clear(retired)
 	q.retiring = retired
@@ -462,7 +480,11 @@ func (q *Queue) drainCPU() {
 		retired = append(retired, q.pending.pop())
 	}
 	t := now()
+	var turns int32
 	for _, j := range retired {
+		if j.turn {
+			turns++
+		}
 		j.doneAt = t
 		if j.err == nil {
 			j.err = q.dead
@@ -474,6 +496,9 @@ func (q *Queue) drainCPU() {
 	}
 	q.creditsUsed = 0
 	q.mu.Unlock()
+	if turns > 0 {
+		q.hw.arb.done(q, turns, t, t)
+	}
 	q.retire(retired)
 	q.maybeFinish()
 }
@@ -505,6 +530,7 @@ func (q *Queue) maybeFinish() {
 	q.dev.waiter.unwatch(&q.tl, func() {
 		q.dev.retireSemaphore(q.tl.sem)
 		q.dev.abort.put(q.abortIndex)
+		q.hw.arb.leave(q)
 		q.hw.release()
 		q.dev.removeQueue(q)
 		q.log.Debug("vkdep: queue finished", "queue", q.opts.Name, "jobs", pushed)

@@ -1,0 +1,278 @@
+package vkdep
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+)
+
+// Priority orders the ready jobs of queues that share a VkQueue (H1): a queue of higher priority
+// has its ready jobs submitted first. Where the device allows it, high and realtime queues are
+// also placed on VkQueues of a higher global priority (H5, see DeviceInfo.GlobalPriority).
+type Priority int8
+
+const (
+	// PriorityLow is for background work: it gets the VkQueue when nothing else is ready.
+	PriorityLow Priority = -1
+	// PriorityNormal, the zero value, is the default.
+	PriorityNormal Priority = 0
+	// PriorityHigh is for latency-sensitive work, such as a compositor.
+	PriorityHigh Priority = 1
+	// PriorityRealtime is above everything else.
+	PriorityRealtime Priority = 2
+)
+
+func (p Priority) String() string {
+	switch p {
+	case PriorityLow:
+		return "low"
+	case PriorityNormal:
+		return "normal"
+	case PriorityHigh:
+		return "high"
+	case PriorityRealtime:
+		return "realtime"
+	}
+	return fmt.Sprintf("Priority(%d)", int(p))
+}
+
+// Scheduling chooses how the ready jobs of queues sharing one VkQueue reach it
+// (Options.Scheduling).
+type Scheduling int
+
+const (
+	// SchedulePriority, the default, is the hardware-scheduling layer: among queues sharing a
+	// VkQueue, higher priority first (H1), a bounded depth of work in the driver (H2), and a
+	// fair share by GPU time among equal priorities (H3). A queue alone on its VkQueue is not
+	// gated at all.
+	SchedulePriority Scheduling = iota
+	// ScheduleFIFO submits every ready job as soon as its queue's goroutine gets the VkQueue's
+	// lock, first come first served, with no bound on the driver's queue: vkdep's behaviour
+	// before the layer, kept for comparison. VKDEP_SCHED=fifo selects it too.
+	ScheduleFIFO
+)
+
+func (s Scheduling) String() string {
+	if s == ScheduleFIFO {
+		return "fifo"
+	}
+	return "priority"
+}
+
+// DefaultDriverDepth is the default bound, in jobs, on the work of vkdep queues submitted to one
+// shared VkQueue and not yet finished (H2, Options.DriverDepth). Measured on lavapipe
+// (BenchmarkDriverDepth): throughput of two flooding queues on one VkQueue stops growing past
+// about 4 jobs in the driver, while a high-priority job's latency grows with every job ahead.
+const DefaultDriverDepth = 4
+
+// schedConfig resolves the device's scheduling options, with VKDEP_SCHED and VKDEP_DRIVER_DEPTH
+// overriding them (for benchmarks and experiments without a rebuild).
+func schedConfig(mode Scheduling, depth int) (Scheduling, int32) {
+	switch os.Getenv("VKDEP_SCHED") {
+	case "fifo":
+		mode = ScheduleFIFO
+	case "priority":
+		mode = SchedulePriority
+	}
+	if v := os.Getenv("VKDEP_DRIVER_DEPTH"); v != "" {
+		var n int
+		if _, err := fmt.Sscan(v, &n); err == nil && n > 0 {
+			depth = n
+		}
+	}
+	if depth <= 0 {
+		depth = DefaultDriverDepth
+	}
+	return mode, int32(depth)
+}
+
+// arbiter is a VkQueue's scheduler (the seed's "orchestrator"): it decides which of the vkdep
+// queues bound to the VkQueue may hand its next ready job to the driver. Each queue's pump asks it
+// for a turn per job, as it checks credits (C1); a job holds its turn until it is retired.
+//
+//   - Depth (H2): while more than one live queue shares the VkQueue, at most limit jobs hold a
+//     turn at once, so work of higher priority finds at most limit jobs ahead of it in the driver.
+//     The queue of strictly highest priority on the VkQueue is not held back by the bound: work
+//     queued ahead of it only ever delays lower priorities.
+//   - Priority (H1): a queue is refused a turn while a queue of higher priority waits for one.
+//   - Fair share (H3): among equal priorities, the waiting queue with the least virtual GPU time
+//     goes first. A queue's virtual time grows by the GPU time of its jobs, estimated from
+//     completion times; a queue that was idle starts again at the least virtual time of the
+//     active queues of its priority, so idling banks no credit (as the kernel's fair policy).
+//
+// A refused queue is recorded as waiting; whoever frees a turn (a completion, a queue that gets
+// its turn or leaves) kicks the best waiter's worker. Kicks never block, so the completion
+// goroutine never takes a VkQueue's lock or a queue's lock here. Lock order: q.mu, then a.mu.
+type arbiter struct {
+	depth  atomic.Int32 // turns held: jobs submitted to the VkQueue and not yet retired
+	shared atomic.Bool  // more than one live queue and priority scheduling: the gate applies
+
+	mu       sync.Mutex
+	members  []*Queue
+	limit    int32
+	lastDone int64 // when the completion goroutine last retired a job of the VkQueue (now())
+}
+
+// join adds q to the VkQueue's queues.
+func (a *arbiter) join(q *Queue) {
+	mode, limit := q.dev.sched, q.dev.depth
+	a.mu.Lock()
+	a.limit = limit
+	q.vrt = a.minVrtLocked(q, false)
+	a.members = append(a.members, q)
+	a.shared.Store(mode == SchedulePriority && len(a.members) > 1)
+	a.mu.Unlock()
+}
+
+// leave removes a finished queue.
+func (a *arbiter) leave(q *Queue) {
+	a.mu.Lock()
+	for i, m := range a.members {
+		if m == q {
+			a.members = append(a.members[:i], a.members[i+1:]...)
+			break
+		}
+	}
+	a.shared.Store(q.dev.sched == SchedulePriority && len(a.members) > 1)
+	a.kickBestLocked()
+	a.mu.Unlock()
+}
+
+// minVrtLocked is the least virtual time of the queues of q's priority other than q, counting
+// only active ones (holding or waiting for turns) when active is set; q's own when none.
+func (a *arbiter) minVrtLocked(q *Queue, active bool) int64 {
+	found, v := false, q.vrt
+	for _, m := range a.members {
+		if m == q || m.opts.Priority != q.opts.Priority || (active && m.turns.Load() == 0 && !m.turnWait) {
+			continue
+		}
+		if !found || m.vrt < v {
+			found, v = true, m.vrt
+		}
+	}
+	return v
+}
+
+// admit gives q a turn for one job, or records q as waiting and refuses. The caller holds q.mu.
+func (a *arbiter) admit(q *Queue) bool {
+	if !a.shared.Load() {
+		// Alone on the VkQueue (or FIFO): no gate, only the count, so that a queue joining
+		// later sees what is already in the driver.
+		a.depth.Add(1)
+		q.turns.Add(1)
+		return true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if q.turns.Load() == 0 && !q.turnWait {
+		// Becoming active after idling: no banked credit (H3).
+		q.vrt = max(q.vrt, a.minVrtLocked(q, true))
+	}
+	highest := true
+	for _, m := range a.members {
+		if m == q {
+			continue
+		}
+		if m.opts.Priority >= q.opts.Priority {
+			highest = false
+		}
+		if m.turnWait && (m.opts.Priority > q.opts.Priority || (m.opts.Priority == q.opts.Priority && m.vrt < q.vrt)) {
+			q.turnWait = true // H1, H3: a better queue waits for this turn
+			return false
+		}
+	}
+	if !highest && a.depth.Load() >= a.limit {
+		q.turnWait = true // H2: the driver holds enough
+		return false
+	}
+	q.turnWait = false
+	a.depth.Add(1)
+	q.turns.Add(1)
+	return true
+}
+
+// settle runs at the end of each pump of a queue. A queue that did not ask for a turn this time
+// (nothing ready, stopped, killed) stops waiting for one; and whoever is now the best waiter is
+// kicked if a turn is free. The caller holds q.mu.
+func (a *arbiter) settle(q *Queue, asked bool) {
+	if !a.shared.Load() && !q.turnWait {
+		return
+	}
+	a.mu.Lock()
+	if !asked {
+		q.turnWait = false
+	}
+	a.kickBestLocked()
+	a.mu.Unlock()
+}
+
+// kickBestLocked kicks the worker of the waiting queue that goes next, if a turn is free.
+func (a *arbiter) kickBestLocked() {
+	var best *Queue
+	for _, m := range a.members {
+		if m.turnWait && (best == nil || m.opts.Priority > best.opts.Priority ||
+			(m.opts.Priority == best.opts.Priority && m.vrt < best.vrt)) {
+			best = m
+		}
+	}
+	if best == nil {
+		return
+	}
+	if a.depth.Load() < a.limit || best.opts.Priority > a.secondPriorityLocked(best) {
+		best.kick()
+	}
+}
+
+// secondPriorityLocked is the highest priority among the members other than q.
+func (a *arbiter) secondPriorityLocked(q *Queue) Priority {
+	p := PriorityLow - 1
+	for _, m := range a.members {
+		if m != q && m.opts.Priority > p {
+			p = m.opts.Priority
+		}
+	}
+	return p
+}
+
+// done returns n turns of q, whose jobs the completion goroutine retired at t (now()); oldest is
+// the submit time of the oldest of them. The VkQueue runs its jobs one after the other, so their
+// GPU time is estimated as the time since the later of that submit and the VkQueue's previous
+// completion (H3). Completion goroutine only, without q.mu.
+func (a *arbiter) done(q *Queue, n int32, oldest, t int64) {
+	a.depth.Add(-n)
+	q.turns.Add(-n)
+	if !a.shared.Load() {
+		a.lastDone = t
+		return
+	}
+	a.mu.Lock()
+	q.vrt += t - max(oldest, a.lastDone)
+	a.lastDone = t
+	a.kickBestLocked()
+	a.mu.Unlock()
+}
+
+// turn asks the VkQueue's arbiter for j's turn. A job that waits on semaphores of the application
+// needs none and holds none: what it waits for may depend on work the bound would hold back, so
+// it must never fill the bound. The caller holds q.mu.
+func (q *Queue) turn(j *Job) bool {
+	if len(j.waits) > 0 {
+		return true
+	}
+	q.askedTurn = true
+	if !q.hw.arb.admit(q) {
+		return false
+	}
+	j.turn = true
+	return true
+}
+
+// settleTurn ends a pump's dealings with the arbiter. The caller holds q.mu.
+func (q *Queue) settleTurn() {
+	q.hw.arb.settle(q, q.askedTurn)
+	q.askedTurn = false
+}
+
+// Priority is the queue's priority (QueueOptions.Priority).
+func (q *Queue) Priority() Priority { return q.opts.Priority }

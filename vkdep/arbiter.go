@@ -3,6 +3,7 @@ package vkdep
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -105,13 +106,20 @@ func schedConfig(mode Scheduling, depth int) (Scheduling, int32) {
 // its turn or leaves) kicks the best waiter's worker. Kicks never block, so the completion
 // goroutine never takes a VkQueue's lock or a queue's lock here. Lock order: q.mu, then a.mu.
 type arbiter struct {
-	depth  atomic.Int32 // turns held: jobs submitted to the VkQueue and not yet retired
-	shared atomic.Bool  // more than one live queue and priority scheduling: the gate applies
+	depth  atomic.Int32  // turns held: jobs submitted to the VkQueue and not yet retired
+	shared atomic.Bool   // more than one live queue and priority scheduling: the gate applies
+	seq    atomic.Uint64 // turns given so far: a job's turn number is its place in the VkQueue's order
 
-	mu       sync.Mutex
-	members  []*Queue
-	limit    int32
-	lastDone int64 // when the completion goroutine last retired a job of the VkQueue (now())
+	mu      sync.Mutex
+	members []*Queue
+	limit   int32
+	// The GPU-time estimate (H3), completion goroutine: the highest turn seen retired, when,
+	// and the GPU time per job of the span that ended there.
+	doneSeq uint64
+	doneAt  int64
+	perJob  int64
+	recent  [8]int64 // the last per-job estimates, for the lag bound
+	nrecent int
 }
 
 // join adds q to the VkQueue's queues.
@@ -156,6 +164,7 @@ func (a *arbiter) minVrtLocked(q *Queue, active bool) int64 {
 
 // admit gives q a turn for one job, or records q as waiting and refuses. The caller holds q.mu.
 func (a *arbiter) admit(q *Queue) bool {
+	// (The turn's number is taken by the caller, q.turn, once admitted.)
 	if !a.shared.Load() {
 		// Alone on the VkQueue (or FIFO): no gate, only the count, so that a queue joining
 		// later sees what is already in the driver.
@@ -235,22 +244,59 @@ func (a *arbiter) secondPriorityLocked(q *Queue) Priority {
 	return p
 }
 
-// done returns n turns of q, whose jobs the completion goroutine retired at t (now()); oldest is
-// the submit time of the oldest of them. The VkQueue runs its jobs one after the other, so their
-// GPU time is estimated as the time since the later of that submit and the VkQueue's previous
-// completion (H3). Completion goroutine only, without q.mu.
-func (a *arbiter) done(q *Queue, n int32, oldest, t int64) {
+// done returns n turns of q, whose jobs the completion goroutine retired at t (now()): last is
+// the highest turn number among them, oldest the submit time of the first. Completion goroutine
+// only, without q.mu.
+//
+// GPU time (H3) is estimated from completion times. The VkQueue runs its jobs in turn order, so
+// when turn last is seen done, every job with a turn between the previous highest one seen done
+// and last ran in the span since then (or since the first submit, if later): each is charged an
+// equal share of that span. A job seen done later with a turn inside a span already measured
+// (another queue's, retired in the same round of the completion goroutine) is charged that
+// span's share too. So queues retired in one round are charged alike, whatever order the
+// completion goroutine looks at them in.
+func (a *arbiter) done(q *Queue, n int32, last uint64, oldest, t int64) {
 	a.depth.Add(-n)
 	q.turns.Add(-n)
+	if last > a.doneSeq {
+		span := t - max(a.doneAt, oldest)
+		a.perJob = max(span, 0) / int64(last-a.doneSeq)
+		a.doneSeq, a.doneAt = last, t
+		a.recent[a.nrecent%len(a.recent)] = a.perJob
+		a.nrecent++
+	}
 	if !a.shared.Load() {
-		a.lastDone = t
 		return
 	}
 	a.mu.Lock()
-	q.vrt += t - max(oldest, a.lastDone)
-	a.lastDone = t
+	q.vrt += int64(n) * a.perJob
+	a.boundLagLocked(q.opts.Priority)
 	a.kickBestLocked()
 	a.mu.Unlock()
+}
+
+// boundLagLocked keeps the active queues of priority p within two jobs' GPU time of the one
+// furthest behind. Completion times on a busy CPU carry delays that can charge one job many
+// times its real GPU time; without a bound, one such outlier would let the other queues run
+// for that long alone. The bound is two jobs' worth by the median of the recent per-job
+// estimates (delays only ever add time, so the median ignores them), as the kernel's fair
+// policy bounds a task's lag.
+func (a *arbiter) boundLagLocked(p Priority) {
+	var tmp [len(a.recent)]int64
+	n := copy(tmp[:], a.recent[:min(a.nrecent, len(a.recent))])
+	slices.Sort(tmp[:n])
+	lag := 2 * tmp[(n-1)/2]
+	floor, found := int64(0), false
+	for _, m := range a.members {
+		if m.opts.Priority == p && (m.turns.Load() > 0 || m.turnWait) && (!found || m.vrt < floor) {
+			floor, found = m.vrt, true
+		}
+	}
+	for _, m := range a.members {
+		if m.opts.Priority == p && m.vrt > floor+lag {
+			m.vrt = floor + lag
+		}
+	}
 }
 
 // turn asks the VkQueue's arbiter for j's turn. A job that waits on semaphores of the application
@@ -264,7 +310,7 @@ func (q *Queue) turn(j *Job) bool {
 	if !q.hw.arb.admit(q) {
 		return false
 	}
-	j.turn = true
+	j.turn = q.hw.arb.seq.Add(1)
 	return true
 }
 

@@ -116,6 +116,10 @@ type DeviceInfo struct {
 	// its version, with "+ synchronization" when synchronization validation is on. For a
 	// wrapped device it is "application", whose instance decides (see Wrap).
 	Validation string
+	// GlobalPriority says what the device allowed of VK_KHR_global_priority (H5): which family
+	// vkdep raised to high for high and realtime queues, or why none ("not supported", "not
+	// permitted"). For a wrapped device, the application's device decides.
+	GlobalPriority string
 }
 
 // QueueFamilyInfo describes one queue family.
@@ -238,6 +242,7 @@ type hwQueue struct {
 	mu            queueLock
 	users         atomic.Int32 // vkdep queues bound to it
 	arb           arbiter      // which bound queue submits next (H1–H3)
+	raised        bool         // created with a raised global priority (H5)
 }
 
 // queueLock is a VkQueue's host-synchronisation lock: its own mutex (Open, and Wrap without an
@@ -404,12 +409,13 @@ func Open(opts Options) (*Device, error) {
 			reqs = append(reqs, vk.QueueRequest{Family: f.Index, Count: min(f.Count, 16)})
 		}
 	}
-	dev, err := vk.CreateDevice(p, reqs, opts.DeviceExtensions)
+	dev, raised, prio, err := createDevice(p, reqs, opts.DeviceExtensions)
 	if err != nil {
 		inst.Destroy()
 		return nil, fmt.Errorf("vkdep: vkCreateDevice on %s: %w", p.Name, err)
 	}
 	info := describe(chosen, p)
+	info.GlobalPriority = prio
 	info.Validation = "off"
 	if opts.Validate {
 		info.Validation = vk.ValidationLayer + " " + vk.VersionString(vk.LayerVersion(vk.ValidationLayer))
@@ -420,7 +426,8 @@ func Open(opts Options) (*Device, error) {
 	var hw []*hwQueue
 	for _, r := range reqs {
 		for i := range r.Count {
-			hw = append(hw, &hwQueue{family: r.Family, index: i, flags: familyFlags(p, r.Family), handle: dev.Queue(r.Family, i)})
+			hw = append(hw, &hwQueue{family: r.Family, index: i, flags: familyFlags(p, r.Family), handle: dev.Queue(r.Family, i),
+				raised: int(r.Family) == raised})
 		}
 	}
 	d, err := newDevice(dev, info, hw, opts.Logger)
@@ -495,6 +502,9 @@ func choose(phys []vk.PhysicalInfo, sel string) (int, error) {
 func newDevice(dev *vk.Device, info DeviceInfo, hw []*hwQueue, log *slog.Logger) (*Device, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if info.GlobalPriority == "" {
+		info.GlobalPriority = "the application's device decides (Wrap); priorities are vkdep's own (H1–H3)"
 	}
 	d := &Device{log: log, vk: dev, info: info, hw: hw}
 	d.sched, d.depth = schedConfig(SchedulePriority, 0)

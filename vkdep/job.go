@@ -35,7 +35,7 @@ type Job struct {
 	waitingOn  int     // 1 + index of the GPU-side producer a completion callback is set on (D7)
 	gpuDeps    []Fence // dependencies waited on GPU-side at submission (D4, D7)
 	orphan     bool    // armed, never pushed, completed by Close: kept out of the pool for its late Push
-	turn       bool    // holds a turn of its VkQueue's arbiter until retired (H2)
+	turn       uint64  // the turn of its VkQueue's arbiter it holds until retired (H2), 0: none
 
 	// Observability (observe.go): when each phase was reached, on the package's clock, how it
 	// was submitted, and its runtime/trace task while tracing is on.

@@ -155,9 +155,12 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	if err := d.usable(); err != nil {
 		return nil, err
 	}
-	hw, err := d.pickVkQueue(opts.VkQueue)
-	if err != nil {
-		return nil, err
+	hw := d.placeByPriority(opts) // H5
+	if hw == nil {
+		var err error
+		if hw, err = d.pickVkQueue(opts.VkQueue); err != nil {
+			return nil, err
+		}
 	}
 	slot, err := d.abort.take()
 	if err != nil {

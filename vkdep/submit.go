@@ -340,6 +340,7 @@ func (q *Queue) reached(counter uint64) {
 	t := now()
 	var turns int32
 	var oldest int64
+	var last uint64
 	q.mu.Lock()
 	for q.inflight.len() > 0 {
 		j := q.inflight.at(0)
@@ -362,11 +363,12 @@ func (q *Queue) reached(counter uint64) {
 			q.pushToSub.add(j.submittedAt - j.pushedAt)
 			q.subToDone.add(t - j.submittedAt)
 		}
-		if j.turn {
+		if j.turn != 0 {
 			if turns == 0 {
 				oldest = j.submittedAt
 			}
 			turns++
+			last = max(last, j.turn)
 		}
 		q.stats.Completed++
 		retired = append(retired, j)
@@ -380,7 +382,7 @@ func (q *Queue) reached(counter uint64) {
 	}
 	q.mu.Unlock()
 	if turns > 0 {
-		q.hw.arb.done(q, turns, oldest, t)
+		q.hw.arb.done(q, turns, last, oldest, t)
 	}
 	q.retire(retired)
 	clear(retired)
@@ -482,7 +484,7 @@ func (q *Queue) drainCPU() {
 	t := now()
 	var turns int32
 	for _, j := range retired {
-		if j.turn {
+		if j.turn != 0 {
 			turns++
 		}
 		j.doneAt = t
@@ -497,7 +499,7 @@ func (q *Queue) drainCPU() {
 	q.creditsUsed = 0
 	q.mu.Unlock()
 	if turns > 0 {
-		q.hw.arb.done(q, turns, t, t)
+		q.hw.arb.done(q, turns, 0, t, t)
 	}
 	q.retire(retired)
 	q.maybeFinish()

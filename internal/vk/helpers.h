@@ -73,6 +73,7 @@ uint32_t vkdep_layer_version(const char *name);
 VkResult vkdep_physical_devices(uint64_t instance, uint32_t *count, uint64_t *out);
 void vkdep_physical_info(uint64_t phys, vkdep_phys_info *out);
 VkResult vkdep_create_device(uint64_t phys, uint32_t family_count, const uint32_t *families, const uint32_t *counts,
+                             const uint32_t *global_prios,
                              int core_sync2, uint32_t ext_count, const char *const *exts, uint64_t *out);
 VkResult vkdep_load_dispatch(uint64_t device, vkdep_dispatch *out);
 

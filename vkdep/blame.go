@@ -1,0 +1,62 @@
+package vkdep
+
+import "time"
+
+// Blame (T7): a hung dispatch holds shared hardware — the VkQueue it was submitted to, and on a
+// GPU whose compute units it fills, every VkQueue of the device — so jobs of other queues queued
+// behind it overrun their own timeouts too, though they are innocent. Like the kernel's
+// schedulers, which blame the context whose job was actually running, vkdep times out only the
+// job that has been on the GPU longest, device-wide: an overdue job is re-armed as still running
+// while a job of another queue that reached the GPU before it has not finished. A banned job whose
+// GPU work still runs (T4) keeps its place until its value lands, so the queues behind it are not
+// blamed while the abort word (T5) ends it.
+
+// gpuSince is when q's oldest unfinished job started on the GPU at the latest: its submit, or
+// the queue's previous completion if that came later (now() clock); ok is false when q has no
+// job on the GPU. A banned job counts until the GPU reaches its value. Completion goroutine only
+// (it reads the timeline's last seen counter).
+func (q *Queue) gpuSince() (since int64, ok bool) {
+	seen := q.tl.seen
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i := range q.inflight.len() {
+		j := q.inflight.at(i)
+		if j.value <= seen || j.skip || j.state != jobSubmitted {
+			continue
+		}
+		return max(j.submittedAt, q.lastProgress), true
+	}
+	return 0, false
+}
+
+// blamesAnother reports whether a job of another queue of the device has been on the GPU longer
+// than q's oldest unfinished job, and names it for the log. Completion goroutine only, q.mu not
+// held.
+func (q *Queue) blamesAnother() (*Queue, bool) {
+	mine, ok := q.gpuSince()
+	if !ok {
+		return nil, false
+	}
+	d := q.dev
+	d.mu.Lock()
+	others := make([]*Queue, 0, len(d.queues))
+	for p := range d.queues {
+		if p != q {
+			others = append(others, p)
+		}
+	}
+	d.mu.Unlock()
+	for _, p := range others {
+		if since, ok := p.gpuSince(); ok && since < mine {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// spare re-arms q's overdue job as still running because another queue's job holds the GPU (T7).
+func (q *Queue) spare(value uint64, guilty *Queue, onGPU time.Duration) {
+	q.log.Debug("vkdep: overdue job spared: another queue's job has been on the GPU longer",
+		"queue", q.opts.Name, "value", value, "on_gpu", onGPU, "longer", guilty.opts.Name)
+	q.rearm(value)
+}

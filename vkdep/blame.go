@@ -1,6 +1,9 @@
 package vkdep
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Blame (T7): a hung dispatch holds shared hardware — the VkQueue it was submitted to, and on a
 // GPU whose compute units it fills, every VkQueue of the device — so jobs of other queues queued
@@ -29,15 +32,20 @@ func (q *Queue) gpuSince() (since int64, ok bool) {
 	return 0, false
 }
 
-// blamesAnother reports whether a job of another queue of the device has been on the GPU longer
-// than q's oldest unfinished job, and names it for the log. Completion goroutine only, q.mu not
-// held.
+// blamesAnother reports whether q's oldest unfinished job is not to blame for its time on the
+// GPU: a job of another queue of the device has been there longer (named for the log), or q's job
+// has not had a whole JobTimeout since a timed-out job left the GPU (time spent queued behind
+// banned work does not count, as the kernel re-arms its timers after a reset). Completion
+// goroutine only, q.mu not held.
 func (q *Queue) blamesAnother() (*Queue, bool) {
 	mine, ok := q.gpuSince()
 	if !ok {
 		return nil, false
 	}
 	d := q.dev
+	if end := d.hangEnded.Load(); mine < end && now()-end < int64(q.opts.JobTimeout) {
+		return nil, true
+	}
 	d.mu.Lock()
 	others := make([]*Queue, 0, len(d.queues))
 	for p := range d.queues {
@@ -54,9 +62,22 @@ func (q *Queue) blamesAnother() (*Queue, bool) {
 	return nil, false
 }
 
-// spare re-arms q's overdue job as still running because another queue's job holds the GPU (T7).
+// spare re-arms q's overdue job as still running because another queue's job holds the GPU, or
+// held it until just now (T7).
 func (q *Queue) spare(value uint64, guilty *Queue, onGPU time.Duration) {
-	q.log.Debug("vkdep: overdue job spared: another queue's job has been on the GPU longer",
-		"queue", q.opts.Name, "value", value, "on_gpu", onGPU, "longer", guilty.opts.Name)
+	longer := "a timed-out job, until just now"
+	if guilty != nil {
+		longer = guilty.tl.name
+	}
+	q.log.Debug("vkdep: overdue job spared: another job has been on the GPU longer",
+		"queue", q.opts.Name, "value", value, "on_gpu", onGPU, "longer", longer)
 	q.rearm(value)
+}
+
+// noteRetired runs on the completion goroutine for a retired job that failed: a timed-out job
+// leaving the GPU ends a hang, and the device's clock of hang ends moves (T7).
+func (q *Queue) noteRetired(j *Job, t int64) {
+	if errors.Is(j.err, ErrTimedOut) {
+		q.dev.hangEnded.Store(t)
+	}
 }

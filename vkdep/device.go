@@ -200,8 +200,9 @@ type Device struct {
 	vk          *vk.Device
 	info        DeviceInfo
 	hw          []*hwQueue
-	sched       Scheduling // how queues sharing a VkQueue take turns (arbiter.go)
-	depth       int32      // H2's bound per shared VkQueue, in jobs
+	sched       Scheduling   // how queues sharing a VkQueue take turns (arbiter.go)
+	depth       int32        // H2's bound per shared VkQueue, in jobs
+	hangEnded   atomic.Int64 // when a timed-out job last left the GPU (now(); T7, blame.go)
 	waiter      *waiter
 	abort       *abortWords
 

@@ -363,6 +363,9 @@ func (q *Queue) reached(counter uint64) {
 			q.pushToSub.add(j.submittedAt - j.pushedAt)
 			q.subToDone.add(t - j.submittedAt)
 		}
+		if j.err != nil {
+			q.noteRetired(j, t) // T7
+		}
 		if j.turn != 0 {
 			if turns == 0 {
 				oldest = j.submittedAt

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Priority orders the ready jobs of queues that share a VkQueue (H1): a queue of higher priority
@@ -61,15 +62,22 @@ func (s Scheduling) String() string {
 	return "priority"
 }
 
-// DefaultDriverDepth is the default bound, in jobs, on the work of vkdep queues submitted to one
-// shared VkQueue and not yet finished (H2, Options.DriverDepth). Measured on lavapipe
-// (BenchmarkDriverDepth): throughput of two flooding queues on one VkQueue stops growing past
-// about 4 jobs in the driver, while a high-priority job's latency grows with every job ahead.
-const DefaultDriverDepth = 4
+// The defaults of H2's bound on the work of vkdep queues submitted to one shared VkQueue and not
+// yet finished (Options.DriverDepth, Options.DriverBudget). The bound is in estimated GPU time:
+// a high-priority job finds at most about DefaultDriverBudget of lower-priority work ahead of it
+// in the driver, however small or large the jobs. The job count only caps jobs too small to
+// estimate. Measured on lavapipe (docs/BENCHMARKS.md, BenchmarkDriverDepth and cmd/bench's
+// priority workload): a budget of about twice the time vkdep takes to see a completion and hand
+// the driver the next job (tens of microseconds) keeps the VkQueue busy, and each further job
+// ahead only adds latency.
+const (
+	DefaultDriverDepth  = 64
+	DefaultDriverBudget = 300 * time.Microsecond
+)
 
-// schedConfig resolves the device's scheduling options, with VKDEP_SCHED and VKDEP_DRIVER_DEPTH
-// overriding them (for benchmarks and experiments without a rebuild).
-func schedConfig(mode Scheduling, depth int) (Scheduling, int32) {
+// schedConfig resolves the device's scheduling options, with VKDEP_SCHED, VKDEP_DRIVER_DEPTH and
+// VKDEP_DRIVER_BUDGET overriding them (for benchmarks and experiments without a rebuild).
+func schedConfig(mode Scheduling, depth int, budget time.Duration) (Scheduling, int32, int64) {
 	switch os.Getenv("VKDEP_SCHED") {
 	case "fifo":
 		mode = ScheduleFIFO
@@ -82,18 +90,27 @@ func schedConfig(mode Scheduling, depth int) (Scheduling, int32) {
 			depth = n
 		}
 	}
+	if v := os.Getenv("VKDEP_DRIVER_BUDGET"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			budget = d
+		}
+	}
 	if depth <= 0 {
 		depth = DefaultDriverDepth
 	}
-	return mode, int32(depth)
+	if budget <= 0 {
+		budget = DefaultDriverBudget
+	}
+	return mode, int32(depth), int64(budget)
 }
 
 // arbiter is a VkQueue's scheduler (the seed's "orchestrator"): it decides which of the vkdep
 // queues bound to the VkQueue may hand its next ready job to the driver. Each queue's pump asks it
 // for a turn per job, as it checks credits (C1); a job holds its turn until it is retired.
 //
-//   - Depth (H2): while more than one live queue shares the VkQueue, at most limit jobs hold a
-//     turn at once, so work of higher priority finds at most limit jobs ahead of it in the driver.
+//   - Depth (H2): while more than one live queue shares the VkQueue, the jobs holding a turn
+//     may together cost at most budget of estimated GPU time (and be at most limit jobs), so work
+//     of higher priority finds at most that much ahead of it in the driver. One job always may.
 //     The queue of strictly highest priority on the VkQueue is not held back by the bound: work
 //     queued ahead of it only ever delays lower priorities.
 //   - Priority (H1): a queue is refused a turn while a queue of higher priority waits for one.
@@ -110,9 +127,14 @@ type arbiter struct {
 	shared atomic.Bool   // more than one live queue and priority scheduling: the gate applies
 	seq    atomic.Uint64 // turns given so far: a job's turn number is its place in the VkQueue's order
 
+	// inDriver is the estimated GPU time (ns) of the jobs holding turns: each job is charged
+	// its queue's estimated cost per job when admitted, and gives it back when retired.
+	inDriver atomic.Int64
+
 	mu      sync.Mutex
 	members []*Queue
 	limit   int32
+	budget  int64
 	// The GPU-time estimate (H3), completion goroutine: the highest turn seen retired, when,
 	// and the GPU time per job of the span that ended there.
 	doneSeq uint64
@@ -124,9 +146,10 @@ type arbiter struct {
 
 // join adds q to the VkQueue's queues.
 func (a *arbiter) join(q *Queue) {
-	mode, limit := q.dev.sched, q.dev.depth
+	mode := q.dev.sched
 	a.mu.Lock()
-	a.limit = limit
+	a.limit, a.budget = q.dev.depth, q.dev.budget
+	q.cost.Store(a.perJob) // until its own jobs are measured: the VkQueue's latest
 	q.vrt = a.minVrtLocked(q, false)
 	a.members = append(a.members, q)
 	a.shared.Store(mode == SchedulePriority && len(a.members) > 1)
@@ -162,14 +185,26 @@ func (a *arbiter) minVrtLocked(q *Queue, active bool) int64 {
 	return v
 }
 
-// admit gives q a turn for one job, or records q as waiting and refuses. The caller holds q.mu.
-func (a *arbiter) admit(q *Queue) bool {
-	// (The turn's number is taken by the caller, q.turn, once admitted.)
+// room reports whether H2's bound leaves room for one more job costing est.
+func (a *arbiter) room(est int64) bool {
+	d := a.depth.Load()
+	return d == 0 || (d < a.limit && a.inDriver.Load()+est <= a.budget)
+}
+
+// take records a turn given to q for a job costing est.
+func (a *arbiter) take(q *Queue, est int64) {
+	a.depth.Add(1)
+	a.inDriver.Add(est)
+	q.turns.Add(1)
+}
+
+// admit gives q a turn for one job, or records q as waiting and refuses. The caller holds q.mu
+// and, once admitted, charges the job est (q.turn).
+func (a *arbiter) admit(q *Queue, est int64) bool {
 	if !a.shared.Load() {
 		// Alone on the VkQueue (or FIFO): no gate, only the count, so that a queue joining
 		// later sees what is already in the driver.
-		a.depth.Add(1)
-		q.turns.Add(1)
+		a.take(q, est)
 		return true
 	}
 	a.mu.Lock()
@@ -191,13 +226,12 @@ func (a *arbiter) admit(q *Queue) bool {
 			return false
 		}
 	}
-	if !highest && a.depth.Load() >= a.limit {
+	if !highest && !a.room(est) {
 		q.turnWait = true // H2: the driver holds enough
 		return false
 	}
 	q.turnWait = false
-	a.depth.Add(1)
-	q.turns.Add(1)
+	a.take(q, est)
 	return true
 }
 
@@ -228,7 +262,7 @@ func (a *arbiter) kickBestLocked() {
 	if best == nil {
 		return
 	}
-	if a.depth.Load() < a.limit || best.opts.Priority > a.secondPriorityLocked(best) {
+	if a.room(best.cost.Load()) || best.opts.Priority > a.secondPriorityLocked(best) {
 		best.kick()
 	}
 }
@@ -244,9 +278,9 @@ func (a *arbiter) secondPriorityLocked(q *Queue) Priority {
 	return p
 }
 
-// done returns n turns of q, whose jobs the completion goroutine retired at t (now()): last is
-// the highest turn number among them, oldest the submit time of the first. Completion goroutine
-// only, without q.mu.
+// done returns n turns of q, charged cost in all, whose jobs the completion goroutine retired at
+// t (now()): last is the highest turn number among them, oldest the submit time of the first.
+// Completion goroutine only, without q.mu.
 //
 // GPU time (H3) is estimated from completion times. The VkQueue runs its jobs in turn order, so
 // when turn last is seen done, every job with a turn between the previous highest one seen done
@@ -255,8 +289,9 @@ func (a *arbiter) secondPriorityLocked(q *Queue) Priority {
 // (another queue's, retired in the same round of the completion goroutine) is charged that
 // span's share too. So queues retired in one round are charged alike, whatever order the
 // completion goroutine looks at them in.
-func (a *arbiter) done(q *Queue, n int32, last uint64, oldest, t int64) {
+func (a *arbiter) done(q *Queue, n int32, cost int64, last uint64, oldest, t int64) {
 	a.depth.Add(-n)
+	a.inDriver.Add(-cost)
 	q.turns.Add(-n)
 	if last > a.doneSeq {
 		span := t - max(a.doneAt, oldest)
@@ -264,6 +299,12 @@ func (a *arbiter) done(q *Queue, n int32, last uint64, oldest, t int64) {
 		a.doneSeq, a.doneAt = last, t
 		a.recent[a.nrecent%len(a.recent)] = a.perJob
 		a.nrecent++
+	}
+	// The queue's cost per job, for the bound (H2): a moving average of its jobs' estimates.
+	if c := q.cost.Load(); c == 0 {
+		q.cost.Store(a.perJob)
+	} else {
+		q.cost.Store((3*c + a.perJob) / 4)
 	}
 	if !a.shared.Load() {
 		return
@@ -307,10 +348,12 @@ func (q *Queue) turn(j *Job) bool {
 		return true
 	}
 	q.askedTurn = true
-	if !q.hw.arb.admit(q) {
+	est := q.cost.Load()
+	if !q.hw.arb.admit(q, est) {
 		return false
 	}
 	j.turn = q.hw.arb.seq.Add(1)
+	j.turnCost = est
 	return true
 }
 

@@ -5,10 +5,21 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"vkdep.dev/internal/vktest"
 	"vkdep.dev/vkdep"
 )
+
+// schedDepth is the job bound the H tests run under, with a GPU-time budget too large to matter:
+// the tests count jobs, which estimates of GPU time on a busy CPU would blur.
+const schedDepth = 4
+
+func newSchedRig(t *testing.T) *rig {
+	t.Helper()
+	d, _ := vktest.OpenWith(t, vkdep.Options{DriverDepth: schedDepth, DriverBudget: time.Hour})
+	return newRigOn(t, d)
+}
 
 // blockVkQueue submits a gate job on a queue of its own on VkQueue 1, so that everything
 // submitted to that VkQueue afterwards waits behind it in the driver (lavapipe runs a VkQueue in
@@ -54,7 +65,7 @@ func before(ids []uint32, lo, hi, xlo, xhi uint32) int {
 
 func TestHardwareScheduling(t *testing.T) {
 	t.Run("H1_higher_priority_submitted_first", func(t *testing.T) {
-		r := newRig(t)
+		r := newSchedRig(t)
 		release := r.blockVkQueue(vkdep.PriorityNormal)
 		low := r.queue(vkdep.QueueOptions{Name: "low", VkQueue: 1, Priority: vkdep.PriorityLow})
 		high := r.queue(vkdep.QueueOptions{Name: "high", VkQueue: 1, Priority: vkdep.PriorityHigh, Bypass: true})
@@ -67,8 +78,8 @@ func TestHardwareScheduling(t *testing.T) {
 		ids := r.ids()
 		// Only what was in the driver before high's jobs arrived runs ahead of them: at most
 		// the driver depth (H2), whatever the flood behind.
-		if n := before(ids, 100, 130, 200, 210); n > vkdep.DefaultDriverDepth {
-			t.Fatalf("%d low-priority jobs ran before the last high-priority one (bound %d): %v", n, vkdep.DefaultDriverDepth, ids)
+		if n := before(ids, 100, 130, 200, 210); n > schedDepth {
+			t.Fatalf("%d low-priority jobs ran before the last high-priority one (bound %d): %v", n, schedDepth, ids)
 		}
 		// O1: each queue in its own order.
 		var lows, highs []uint32
@@ -87,7 +98,7 @@ func TestHardwareScheduling(t *testing.T) {
 	t.Run("H1_waiting_higher_priority_goes_before_lower", func(t *testing.T) {
 		// Neither queue is alone at the top (a realtime blocker is): both wait for turns, and
 		// each freed turn goes to the higher priority.
-		r := newRig(t)
+		r := newSchedRig(t)
 		release := r.blockVkQueue(vkdep.PriorityRealtime)
 		low := r.queue(vkdep.QueueOptions{Name: "low", VkQueue: 1, Priority: vkdep.PriorityLow})
 		normal := r.queue(vkdep.QueueOptions{Name: "normal", VkQueue: 1})
@@ -98,13 +109,13 @@ func TestHardwareScheduling(t *testing.T) {
 		release()
 		r.check()
 		ids := r.ids()
-		if n := before(ids, 100, 120, 200, 210); n > vkdep.DefaultDriverDepth {
-			t.Fatalf("%d low-priority jobs ran before the last normal one (bound %d): %v", n, vkdep.DefaultDriverDepth, ids)
+		if n := before(ids, 100, 120, 200, 210); n > schedDepth {
+			t.Fatalf("%d low-priority jobs ran before the last normal one (bound %d): %v", n, schedDepth, ids)
 		}
 	})
 
 	t.Run("H2_driver_depth_bounds_shared_vkqueue", func(t *testing.T) {
-		r := newRig(t)
+		r := newSchedRig(t)
 		release := r.blockVkQueue(vkdep.PriorityRealtime)
 		q := r.queue(vkdep.QueueOptions{Name: "flood", VkQueue: 1})
 		r.flood(q, 100, 30)
@@ -113,8 +124,8 @@ func TestHardwareScheduling(t *testing.T) {
 		// waits (the blocker is released only after this look).
 		for range 50 {
 			s := q.Stats()
-			if s.InFlight > vkdep.DefaultDriverDepth-1 {
-				t.Fatalf("%d jobs of the flood in the driver, bound %d with the blocker's", s.InFlight, vkdep.DefaultDriverDepth)
+			if s.InFlight > schedDepth-1 {
+				t.Fatalf("%d jobs of the flood in the driver, bound %d with the blocker's", s.InFlight, schedDepth)
 			}
 			if s.InFlight+s.Pending != 30 {
 				t.Fatalf("stats %+v", s)
@@ -128,7 +139,7 @@ func TestHardwareScheduling(t *testing.T) {
 	})
 
 	t.Run("H2_queue_alone_on_its_vkqueue_is_not_bounded", func(t *testing.T) {
-		r := newRig(t)
+		r := newSchedRig(t)
 		q := r.queue(vkdep.QueueOptions{Name: "alone", VkQueue: 1})
 		gate, rel, _ := r.gateJob(q, 64)
 		if _, err := q.Submit(gate); err != nil {
@@ -140,8 +151,27 @@ func TestHardwareScheduling(t *testing.T) {
 		r.check()
 	})
 
+	t.Run("H2_driver_budget_in_gpu_time", func(t *testing.T) {
+		// A budget below any job's estimated GPU time: one job in the driver at a time.
+		d, _ := vktest.OpenWith(t, vkdep.Options{DriverBudget: time.Nanosecond})
+		r := newRigOn(t, d)
+		q := r.queue(vkdep.QueueOptions{Name: "flood", VkQueue: 1})
+		for id := range uint32(3) { // the queue's jobs get an estimate
+			r.wait(r.submit(q, r.job(q, 90+id)))
+		}
+		release := r.blockVkQueue(vkdep.PriorityRealtime)
+		r.flood(q, 100, 10)
+		for range 50 {
+			if s := q.Stats(); s.InFlight != 0 || s.Pending != 10 {
+				t.Fatalf("budget 1ns, the blocker in the driver: %+v", s)
+			}
+		}
+		release()
+		r.check()
+	})
+
 	t.Run("H2_driver_depth_option", func(t *testing.T) {
-		d, _ := vktest.OpenWith(t, vkdep.Options{DriverDepth: 2})
+		d, _ := vktest.OpenWith(t, vkdep.Options{DriverDepth: 2, DriverBudget: time.Hour})
 		r := newRigOn(t, d)
 		release := r.blockVkQueue(vkdep.PriorityRealtime)
 		q := r.queue(vkdep.QueueOptions{Name: "flood", VkQueue: 1})
@@ -155,7 +185,7 @@ func TestHardwareScheduling(t *testing.T) {
 	})
 
 	t.Run("H3_equal_priorities_take_turns", func(t *testing.T) {
-		r := newRig(t)
+		r := newSchedRig(t)
 		release := r.blockVkQueue(vkdep.PriorityRealtime)
 		a := r.queue(vkdep.QueueOptions{Name: "a", VkQueue: 1})
 		b := r.queue(vkdep.QueueOptions{Name: "b", VkQueue: 1})
@@ -178,14 +208,14 @@ func TestHardwareScheduling(t *testing.T) {
 			}
 			lead = max(lead, na-nb, nb-na)
 		}
-		if lead > 5*vkdep.DefaultDriverDepth {
+		if lead > 5*schedDepth {
 			t.Fatalf("one queue got %d jobs ahead of the other: %v", lead, ids)
 		}
 		t.Logf("largest lead of one queue over the other: %d jobs", lead)
 	})
 
 	t.Run("H5_global_priority_reported_H1_holds", func(t *testing.T) {
-		r := newRig(t)
+		r := newSchedRig(t)
 		info := r.d.Info()
 		t.Logf("global priority: %s", info.GlobalPriority)
 		if info.GlobalPriority == "" {
@@ -204,7 +234,7 @@ func TestHardwareScheduling(t *testing.T) {
 		eventually(t, "realtime submitted", func() bool { return rt.Stats().InFlight == 5 })
 		release()
 		r.check()
-		if n := before(r.ids(), 100, 130, 200, 205); n > vkdep.DefaultDriverDepth {
+		if n := before(r.ids(), 100, 130, 200, 205); n > schedDepth {
 			t.Fatalf("%d low jobs before the last realtime one", n)
 		}
 	})

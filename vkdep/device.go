@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"vkdep.dev/internal/vk"
 )
@@ -42,9 +43,12 @@ type Options struct {
 	// default: priorities, a bounded driver queue, fair share; H1–H3) or ScheduleFIFO.
 	// VKDEP_SCHED=fifo|priority overrides it.
 	Scheduling Scheduling
-	// DriverDepth bounds, in jobs, the work of vkdep queues submitted to a shared VkQueue and
-	// not yet finished (H2). 0 means DefaultDriverDepth; VKDEP_DRIVER_DEPTH overrides it.
-	DriverDepth int
+	// DriverBudget bounds the work of vkdep queues submitted to a shared VkQueue and not yet
+	// finished, in GPU time estimated from completion times (H2), and DriverDepth in jobs.
+	// 0 means DefaultDriverBudget and DefaultDriverDepth; VKDEP_DRIVER_BUDGET (a duration)
+	// and VKDEP_DRIVER_DEPTH override them.
+	DriverBudget time.Duration
+	DriverDepth  int
 }
 
 // SyncMode chooses synchronization validation (see Options.SyncValidation).
@@ -202,6 +206,7 @@ type Device struct {
 	hw          []*hwQueue
 	sched       Scheduling   // how queues sharing a VkQueue take turns (arbiter.go)
 	depth       int32        // H2's bound per shared VkQueue, in jobs
+	budget      int64        // and in estimated GPU time (ns)
 	hangEnded   atomic.Int64 // when a timed-out job last left the GPU (now(); T7, blame.go)
 	waiter      *waiter
 	abort       *abortWords
@@ -438,7 +443,7 @@ func Open(opts Options) (*Device, error) {
 		return nil, err
 	}
 	d.inst = inst
-	d.sched, d.depth = schedConfig(opts.Scheduling, opts.DriverDepth)
+	d.sched, d.depth, d.budget = schedConfig(opts.Scheduling, opts.DriverDepth, opts.DriverBudget)
 	return d, nil
 }
 
@@ -508,7 +513,7 @@ func newDevice(dev *vk.Device, info DeviceInfo, hw []*hwQueue, log *slog.Logger)
 		info.GlobalPriority = "the application's device decides (Wrap); priorities are vkdep's own (H1–H3)"
 	}
 	d := &Device{log: log, vk: dev, info: info, hw: hw}
-	d.sched, d.depth = schedConfig(SchedulePriority, 0)
+	d.sched, d.depth, d.budget = schedConfig(SchedulePriority, 0, 0)
 	abort, err := newAbortWords(dev)
 	if err != nil {
 		return nil, err

@@ -115,6 +115,7 @@ type Queue struct {
 	// The VkQueue's arbiter (arbiter.go): turns held, virtual GPU time and whether the queue
 	// waits for a turn (both under hw.arb.mu), and whether this pump asked for one (q.mu).
 	turns     atomic.Int32
+	cost      atomic.Int64 // estimated GPU time per job (ns), for the bound (H2)
 	vrt       int64
 	turnWait  bool
 	askedTurn bool

@@ -339,7 +339,7 @@ func (q *Queue) reached(counter uint64) {
 	retired := q.retiring[:0]
 	t := now()
 	var turns int32
-	var oldest int64
+	var oldest, cost int64
 	var last uint64
 	q.mu.Lock()
 	for q.inflight.len() > 0 {
@@ -371,6 +371,7 @@ func (q *Queue) reached(counter uint64) {
 				oldest = j.submittedAt
 			}
 			turns++
+			cost += j.turnCost
 			last = max(last, j.turn)
 		}
 		q.stats.Completed++
@@ -385,7 +386,7 @@ func (q *Queue) reached(counter uint64) {
 	}
 	q.mu.Unlock()
 	if turns > 0 {
-		q.hw.arb.done(q, turns, last, oldest, t)
+		q.hw.arb.done(q, turns, cost, last, oldest, t)
 	}
 	q.retire(retired)
 	clear(retired)
@@ -486,9 +487,11 @@ func (q *Queue) drainCPU() {
 	}
 	t := now()
 	var turns int32
+	var cost int64
 	for _, j := range retired {
 		if j.turn != 0 {
 			turns++
+			cost += j.turnCost
 		}
 		j.doneAt = t
 		if j.err == nil {
@@ -502,7 +505,7 @@ func (q *Queue) drainCPU() {
 	q.creditsUsed = 0
 	q.mu.Unlock()
 	if turns > 0 {
-		q.hw.arb.done(q, turns, 0, t, t)
+		q.hw.arb.done(q, turns, cost, 0, t, t)
 	}
 	q.retire(retired)
 	q.maybeFinish()

@@ -25,6 +25,14 @@ const (
 	PriorityRealtime Priority = 2
 )
 
+// check returns an error for a value outside PriorityLow..PriorityRealtime.
+func (p Priority) check() error {
+	if p < PriorityLow || p > PriorityRealtime {
+		return fmt.Errorf("vkdep: QueueOptions.Priority %d: want PriorityLow (-1) to PriorityRealtime (2)", int(p))
+	}
+	return nil
+}
+
 func (p Priority) String() string {
 	switch p {
 	case PriorityLow:
@@ -123,20 +131,20 @@ func schedConfig(mode Scheduling, depth int, budget time.Duration) (Scheduling, 
 // its turn or leaves) kicks the best waiter's worker. Kicks never block, so the completion
 // goroutine never takes a VkQueue's lock or a queue's lock here. Lock order: q.mu, then a.mu.
 type arbiter struct {
-	depth  atomic.Int32  // turns held: jobs submitted to the VkQueue and not yet retired
+	// Turns held — jobs submitted to the VkQueue and not yet retired — and their estimated GPU
+	// time (ns), by priority (level p+1): each job is charged its queue's estimated cost per job
+	// when admitted and gives it back when retired.
+	depth    [levels]atomic.Int32
+	inDriver [levels]atomic.Int64
 	shared atomic.Bool   // more than one live queue and priority scheduling: the gate applies
 	seq    atomic.Uint64 // turns given so far: a job's turn number is its place in the VkQueue's order
-
-	// inDriver is the estimated GPU time (ns) of the jobs holding turns: each job is charged
-	// its queue's estimated cost per job when admitted, and gives it back when retired.
-	inDriver atomic.Int64
 
 	mu      sync.Mutex
 	members []*Queue
 	limit   int32
 	budget  int64
-	// The GPU-time estimate (H3), completion goroutine: the highest turn seen retired, when,
-	// and the GPU time per job of the span that ended there.
+	// The GPU-time estimate (H2, H3), written by the completion goroutine: the highest turn
+	// seen retired, when, and the GPU time per job of the span that ended there.
 	doneSeq uint64
 	doneAt  int64
 	perJob  int64
@@ -185,16 +193,30 @@ func (a *arbiter) minVrtLocked(q *Queue, active bool) int64 {
 	return v
 }
 
-// room reports whether H2's bound leaves room for one more job costing est.
-func (a *arbiter) room(est int64) bool {
-	d := a.depth.Load()
-	return d == 0 || (d < a.limit && a.inDriver.Load()+est <= a.budget)
+// levels is the number of priorities.
+const levels = int(PriorityRealtime-PriorityLow) + 1
+
+func level(p Priority) int { return int(p - PriorityLow) }
+
+// room reports whether H2's bound leaves room for one more job of priority p costing est. Only
+// work of priority p and below counts: the bound is on what a job of higher priority can find
+// ahead of it, and work of a higher priority in the driver is its own (it waits behind its own
+// earlier jobs anyway), so it must not hold lower priorities out of the driver altogether.
+func (a *arbiter) room(p Priority, est int64) bool {
+	var d int32
+	var t int64
+	for l := range level(p) + 1 {
+		d += a.depth[l].Load()
+		t += a.inDriver[l].Load()
+	}
+	return d == 0 || (d < a.limit && t+est <= a.budget)
 }
 
 // take records a turn given to q for a job costing est.
 func (a *arbiter) take(q *Queue, est int64) {
-	a.depth.Add(1)
-	a.inDriver.Add(est)
+	l := level(q.opts.Priority)
+	a.depth[l].Add(1)
+	a.inDriver[l].Add(est)
 	q.turns.Add(1)
 }
 
@@ -226,7 +248,7 @@ func (a *arbiter) admit(q *Queue, est int64) bool {
 			return false
 		}
 	}
-	if !highest && !a.room(est) {
+	if !highest && !a.room(q.opts.Priority, est) {
 		q.turnWait = true // H2: the driver holds enough
 		return false
 	}
@@ -262,7 +284,7 @@ func (a *arbiter) kickBestLocked() {
 	if best == nil {
 		return
 	}
-	if a.room(best.cost.Load()) || best.opts.Priority > a.secondPriorityLocked(best) {
+	if a.room(best.opts.Priority, best.cost.Load()) || best.opts.Priority > a.secondPriorityLocked(best) {
 		best.kick()
 	}
 }
@@ -290,9 +312,12 @@ func (a *arbiter) secondPriorityLocked(q *Queue) Priority {
 // span's share too. So queues retired in one round are charged alike, whatever order the
 // completion goroutine looks at them in.
 func (a *arbiter) done(q *Queue, n int32, cost int64, last uint64, oldest, t int64) {
-	a.depth.Add(-n)
-	a.inDriver.Add(-cost)
+	l := level(q.opts.Priority)
+	a.depth[l].Add(-n)
+	a.inDriver[l].Add(-cost)
 	q.turns.Add(-n)
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if last > a.doneSeq {
 		span := t - max(a.doneAt, oldest)
 		a.perJob = max(span, 0) / int64(last-a.doneSeq)
@@ -309,11 +334,9 @@ func (a *arbiter) done(q *Queue, n int32, cost int64, last uint64, oldest, t int
 	if !a.shared.Load() {
 		return
 	}
-	a.mu.Lock()
 	q.vrt += int64(n) * a.perJob
 	a.boundLagLocked(q.opts.Priority)
 	a.kickBestLocked()
-	a.mu.Unlock()
 }
 
 // boundLagLocked keeps the active queues of priority p within two jobs' GPU time of the one

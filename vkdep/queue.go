@@ -156,6 +156,9 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	if err := d.usable(); err != nil {
 		return nil, err
 	}
+	if err := opts.Priority.check(); err != nil {
+		return nil, err
+	}
 	hw := d.placeByPriority(opts) // H5
 	if hw == nil {
 		var err error

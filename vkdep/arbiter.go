@@ -136,8 +136,8 @@ type arbiter struct {
 	// when admitted and gives it back when retired.
 	depth    [levels]atomic.Int32
 	inDriver [levels]atomic.Int64
-	shared atomic.Bool   // more than one live queue and priority scheduling: the gate applies
-	seq    atomic.Uint64 // turns given so far: a job's turn number is its place in the VkQueue's order
+	shared   atomic.Bool   // more than one live queue and priority scheduling: the gate applies
+	seq      atomic.Uint64 // turns given so far: a job's turn number is its place in the VkQueue's order
 
 	mu      sync.Mutex
 	members []*Queue

@@ -400,6 +400,11 @@ func (c *Client) poll() {
 		}
 	}
 	c.frames = c.frames[n:]
+	if c.stats.HangErr != nil && !c.stats.GateAborted {
+		// A banned job's fence completes at the ban, before its spinning workgroups have seen
+		// the abort word (T4, T5): look again at later polls.
+		c.stats.GateAborted = c.gateResult.Uint32s()[0]&(1<<shaders.GateAborted) != 0
+	}
 	c.stats.Timeouts = int(c.timeouts.Load())
 	cut := 0
 	for cut < len(c.stats.doneTimes) && now.Sub(c.stats.doneTimes[cut]) > time.Second {

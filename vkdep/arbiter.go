@@ -79,7 +79,7 @@ func (s Scheduling) String() string {
 // the driver the next job (tens of microseconds) keeps the VkQueue busy, and each further job
 // ahead only adds latency.
 const (
-	DefaultDriverDepth  = 64
+	DefaultDriverDepth  = 256
 	DefaultDriverBudget = 300 * time.Microsecond
 )
 
@@ -316,6 +316,11 @@ func (a *arbiter) done(q *Queue, n int32, cost int64, last uint64, oldest, t int
 	a.depth[l].Add(-n)
 	a.inDriver[l].Add(-cost)
 	q.turns.Add(-n)
+	if !a.shared.Load() {
+		// Alone: nothing to estimate for (a queue that joins starts from zero, and the
+		// estimates come with the first completions after it).
+		return
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if last > a.doneSeq {
@@ -330,9 +335,6 @@ func (a *arbiter) done(q *Queue, n int32, cost int64, last uint64, oldest, t int
 		q.cost.Store(a.perJob)
 	} else {
 		q.cost.Store((3*c + a.perJob) / 4)
-	}
-	if !a.shared.Load() {
-		return
 	}
 	q.vrt += int64(n) * a.perJob
 	a.boundLagLocked(q.opts.Priority)

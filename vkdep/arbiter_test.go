@@ -157,6 +157,7 @@ func TestHardwareScheduling(t *testing.T) {
 		d, _ := vktest.OpenWith(t, vkdep.Options{DriverBudget: time.Nanosecond})
 		r := newRigOn(t, d)
 		q := r.queue(vkdep.QueueOptions{Name: "flood", VkQueue: 1})
+		r.queue(vkdep.QueueOptions{Name: "idle", VkQueue: 1}) // shared: estimates are kept
 		for id := range uint32(3) { // the queue's jobs get an estimate
 			r.wait(r.submit(q, r.job(q, 90+id)))
 		}

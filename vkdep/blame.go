@@ -16,9 +16,10 @@ import (
 
 // gpuSince is when q's oldest unfinished job started on the GPU at the latest: its submit, or
 // the queue's previous completion if that came later (now() clock); ok is false when q has no
-// job on the GPU. A banned job counts until the GPU reaches its value. Completion goroutine only
+// job on the GPU. A banned job counts until the GPU reaches its value. For another queue (self
+// false), a job waiting on the application's semaphores does not count. Completion goroutine only
 // (it reads the timeline's last seen counter).
-func (q *Queue) gpuSince() (since int64, ok bool) {
+func (q *Queue) gpuSince(self bool) (since int64, ok bool) {
 	seen := q.tl.seen
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -26,6 +27,12 @@ func (q *Queue) gpuSince() (since int64, ok bool) {
 		j := q.inflight.at(i)
 		if j.value <= seen || j.skip || j.state != jobSubmitted {
 			continue
+		}
+		if len(j.waits) > 0 && !self {
+			// It waits for the application's semaphores: blocked, not running. It must not
+			// shield another queue's overdue job device-wide for as long as the
+			// application takes (nor may the jobs queued behind it).
+			return 0, false
 		}
 		return max(j.submittedAt, q.lastProgress), true
 	}
@@ -38,7 +45,7 @@ func (q *Queue) gpuSince() (since int64, ok bool) {
 // banned work does not count, as the kernel re-arms its timers after a reset). Completion
 // goroutine only, q.mu not held.
 func (q *Queue) blamesAnother() (*Queue, bool) {
-	mine, ok := q.gpuSince()
+	mine, ok := q.gpuSince(true)
 	if !ok {
 		return nil, false
 	}
@@ -55,7 +62,7 @@ func (q *Queue) blamesAnother() (*Queue, bool) {
 	}
 	d.mu.Unlock()
 	for _, p := range others {
-		if since, ok := p.gpuSince(); ok && since < mine {
+		if since, ok := p.gpuSince(false); ok && since < mine {
 			return p, true
 		}
 	}

@@ -226,6 +226,11 @@ func (a *arbiter) admit(q *Queue, est int64) bool {
 	if !a.shared.Load() {
 		// Alone on the VkQueue (or FIFO): no gate, only the count, so that a queue joining
 		// later sees what is already in the driver.
+		if q.turnWait { // left waiting when the other queues went (q.mu guards its writes)
+			a.mu.Lock()
+			q.turnWait = false
+			a.mu.Unlock()
+		}
 		a.take(q, est)
 		return true
 	}

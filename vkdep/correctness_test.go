@@ -64,7 +64,9 @@ func TestD6_killed_producer_consumer_never_runs(t *testing.T) {
 func TestD6_dependency_failing_before_flush_is_not_dropped(t *testing.T) {
 	r := newRig(t)
 	p := r.queue(vkdep.QueueOptions{Name: "producer", JobTimeout: time.Hour})
-	c := r.queue(vkdep.QueueOptions{Name: "consumer"})
+	// High: the producer's gate fills the VkQueue's driver budget (H2) once the device has seen
+	// long jobs, and equal-priority work would then wait for it to end before its flush.
+	c := r.queue(vkdep.QueueOptions{Name: "consumer", Priority: vkdep.PriorityHigh})
 	gate, _, _ := r.gateJob(p, 2000)
 	fp := submitUntracked(t, p, gate)
 	if err := fp.WaitSubmitted(context.Background()); err != nil {

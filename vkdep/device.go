@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"vkdep.dev/internal/vk"
 )
@@ -44,6 +45,16 @@ type Options struct {
 	// error matching ErrMissingFeature, naming each one, when the device lacks any (or the name
 	// is no core feature). timelineSemaphore and synchronization2 are always enabled.
 	Features []string
+	// Scheduling chooses how queues sharing a VkQueue take turns: SchedulePriority (the
+	// default: priorities, a bounded driver queue, fair share; H1–H3) or ScheduleFIFO.
+	// VKDEP_SCHED=fifo|priority overrides it.
+	Scheduling Scheduling
+	// DriverBudget bounds the work of vkdep queues submitted to a shared VkQueue and not yet
+	// finished, in GPU time estimated from completion times (H2), and DriverDepth in jobs.
+	// 0 means DefaultDriverBudget and DefaultDriverDepth; VKDEP_DRIVER_BUDGET (a duration)
+	// and VKDEP_DRIVER_DEPTH override them.
+	DriverBudget time.Duration
+	DriverDepth  int
 }
 
 // SyncMode chooses synchronization validation (see Options.SyncValidation).
@@ -115,6 +126,10 @@ type DeviceInfo struct {
 	// its version, with "+ synchronization" when synchronization validation is on. For a
 	// wrapped device it is "application", whose instance decides (see Wrap).
 	Validation string
+	// GlobalPriority says what the device allowed of VK_KHR_global_priority (H5): which family
+	// vkdep raised to high for high and realtime queues, or why none ("not supported", "not
+	// permitted"). For a wrapped device, the application's device decides.
+	GlobalPriority string
 }
 
 // QueueFamilyInfo describes one queue family.
@@ -198,6 +213,10 @@ type Device struct {
 	vk          *vk.Device
 	info        DeviceInfo
 	hw          []*hwQueue
+	sched       Scheduling   // how queues sharing a VkQueue take turns (arbiter.go)
+	depth       int32        // H2's bound per shared VkQueue, in jobs
+	budget      int64        // and in estimated GPU time (ns)
+	hangEnded   atomic.Int64 // when a timed-out job last left the GPU (now(); T7, blame.go)
 	waiter      *waiter
 	abort       *abortWords
 	order       *submitOrder // how queue order reaches the GPU (D3, order.go)
@@ -242,6 +261,8 @@ type hwQueue struct {
 	mu            queueLock
 	users         atomic.Int32 // vkdep queues bound to it
 	graves        graves       // finished queues' objects awaiting a later completion (retire.go)
+	arb           arbiter      // which bound queue submits next (H1–H3)
+	raised        bool         // created with a raised global priority (H5)
 }
 
 // queueLock is a VkQueue's host-synchronisation lock: its own mutex (Open, and Wrap without an
@@ -433,13 +454,14 @@ func Open(opts Options) (*Device, error) {
 		release()
 		return nil, err
 	}
-	dev, err := vk.CreateDevice(p, reqs, opts.DeviceExtensions, feats)
+	dev, raised, prio, err := createDevice(p, reqs, opts.DeviceExtensions, feats)
 	feats.Free() // read by vkCreateDevice only
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("vkdep: vkCreateDevice on %s: %w", p.Name, err)
 	}
 	info := describe(chosen, p)
+	info.GlobalPriority = prio
 	info.Validation = "off"
 	if opts.Validate {
 		info.Validation = vk.ValidationLayer + " " + vk.VersionString(vk.LayerVersion(vk.ValidationLayer))
@@ -450,7 +472,8 @@ func Open(opts Options) (*Device, error) {
 	var hw []*hwQueue
 	for _, r := range reqs {
 		for i := range r.Count {
-			hw = append(hw, &hwQueue{family: r.Family, index: i, flags: familyFlags(p, r.Family), handle: dev.Queue(r.Family, i)})
+			hw = append(hw, &hwQueue{family: r.Family, index: i, flags: familyFlags(p, r.Family), handle: dev.Queue(r.Family, i),
+				raised: int(r.Family) == raised})
 		}
 	}
 	if lis != nil {
@@ -467,6 +490,7 @@ func Open(opts Options) (*Device, error) {
 		return nil, err
 	}
 	d.inst, d.listener = inst, lis
+	d.sched, d.depth, d.budget = schedConfig(opts.Scheduling, opts.DriverDepth, opts.DriverBudget)
 	return d, nil
 }
 
@@ -532,7 +556,11 @@ func newDevice(dev *vk.Device, info DeviceInfo, hw []*hwQueue, log *slog.Logger)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if info.GlobalPriority == "" {
+		info.GlobalPriority = "the application's device decides (Wrap); priorities are vkdep's own (H1–H3)"
+	}
 	d := &Device{log: log, vk: dev, info: info, hw: hw}
+	d.sched, d.depth, d.budget = schedConfig(SchedulePriority, 0, 0)
 	abort, err := newAbortWords(dev)
 	if err != nil {
 		return nil, err

@@ -82,6 +82,20 @@
 // it move again. On a device with several VkQueues, give latency-critical queues their own
 // (QueueOptions.VkQueue) so that hung work elsewhere cannot stall them.
 //
+// Blame lands on the guilty job only: when jobs of several queues are overdue because one holds the
+// hardware, only the job on the GPU longest (device-wide) is reported to OnTimeout; the others are
+// re-armed as still running, and time spent queued behind a timed-out job does not count.
+//
+// # Priorities and shared VkQueues
+//
+// A VkQueue is limited hardware that several queues may share. Each VkQueue has an arbiter that
+// decides whose ready job goes to the driver next: a higher QueueOptions.Priority first, a bounded
+// amount of lower-priority work in the driver (Options.DriverBudget, in estimated GPU time, and
+// Options.DriverDepth), and a fair share by GPU time among equal priorities. A queue alone on its
+// VkQueue is not gated. Where the device offers VK_KHR_global_priority, high and realtime queues
+// are placed on VkQueues created at a higher global priority (DeviceInfo.GlobalPriority says what
+// the device allowed). Options.Scheduling = ScheduleFIFO turns the arbiter off.
+//
 // # Your own device, queues and semaphores
 //
 // An application that already has a Vulkan device hands it to Wrap (raw handles, the

@@ -55,6 +55,8 @@ type jobFields struct {
 	gpuDeps    []Fence // dependencies waited on GPU-side at submission (D4, D7)
 	hwSeq      uint64  // number of its VkQueue's submit that carried it, 0 if none (retire.go)
 	orphan     bool    // armed, never pushed, completed by Close: kept out of the pool for its late Push
+	turn       uint64  // the turn of its VkQueue's arbiter it holds until retired (H2), 0: none
+	turnCost   int64   // the GPU time (ns) its turn was charged
 
 	// Observability (observe.go): when each phase was reached, on the package's clock, how it
 	// was submitted, and its runtime/trace task while tracing is on.

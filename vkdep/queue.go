@@ -37,6 +37,9 @@ type QueueOptions struct {
 	// VkQueue pins the queue to Device.VkQueues()[VkQueue-1]. 0 lets vkdep choose: the least
 	// used VkQueue that can run compute work, so queues spread over the device's queues.
 	VkQueue int
+	// Priority orders this queue's ready jobs against those of other queues on the same VkQueue
+	// (H1–H3, see Options.Scheduling). The zero value is PriorityNormal.
+	Priority Priority
 	// Logger receives the queue's diagnostics (kill, close, timeouts). Nil uses the device's.
 	Logger *slog.Logger
 }
@@ -116,6 +119,17 @@ type Queue struct {
 
 	id    uint64 // JobRecord.QueueID
 	hwPos int    // index of hw in dev.hw
+
+	// The VkQueue's arbiter (arbiter.go): turns held, virtual GPU time and whether the queue
+	// waits for a turn (both under hw.arb.mu), and whether this pump asked for one (q.mu).
+	turns     atomic.Int32
+	cost      atomic.Int64 // estimated GPU time per job (ns), for the bound (H2)
+	vrt       int64
+	turnWait  bool
+	askedTurn bool
+	// lastProgress is when the completion goroutine last retired a job of the queue (now()):
+	// the queue's oldest unfinished job has been on the GPU since then at most (T7).
+	lastProgress int64
 }
 
 type subWait struct {
@@ -150,9 +164,15 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	if err := d.usable(); err != nil {
 		return nil, err
 	}
-	hw, err := d.pickVkQueue(opts.VkQueue)
-	if err != nil {
+	if err := opts.Priority.check(); err != nil {
 		return nil, err
+	}
+	hw := d.placeByPriority(opts) // H5
+	if hw == nil {
+		var err error
+		if hw, err = d.pickVkQueue(opts.VkQueue); err != nil {
+			return nil, err
+		}
 	}
 	slot, err := d.abort.take()
 	if err != nil {
@@ -200,9 +220,10 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 		return nil, d.usable()
 	}
 	d.addQueue(q)
+	hw.arb.join(q)
 	go q.worker()
 	q.log.Debug("vkdep: queue created", "queue", opts.Name, "vkqueue", q.hwPos+1, "family", hw.family,
-		"credits", q.credits, "bypass", opts.Bypass, "job_timeout", opts.JobTimeout)
+		"credits", q.credits, "priority", opts.Priority, "bypass", opts.Bypass, "job_timeout", opts.JobTimeout)
 	return q, nil
 }
 

@@ -300,6 +300,9 @@ func (s *schedule) run() {
 		opts := vkdep.QueueOptions{
 			Name: fmt.Sprintf("q%d", i), Bypass: r.IntN(2) == 0, Credits: 1 + r.IntN(8),
 			JobTimeout: 30 * time.Millisecond, RunOnDependencyError: r.IntN(4) == 0,
+			// H1–H3 under every promise: low to realtime, from the seed's bits so that the
+			// random stream (and so every recorded seed's schedule) stays as it was.
+			Priority: vkdep.Priority(int(s.seed>>(2*i)%4) - 1),
 		}
 		q, err := s.d.NewQueue(opts)
 		if err != nil {

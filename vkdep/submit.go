@@ -32,6 +32,7 @@ func (q *Queue) pump(inCaller bool) {
 		q.again = true
 		return
 	}
+	defer q.settleTurn()
 	for {
 		if q.dead == nil && q.dev.isLost.Load() {
 			// Lost, and the queue's share of it (deviceGone) has not run yet: nothing more
@@ -66,6 +67,9 @@ func (q *Queue) pump(inCaller bool) {
 				case q.stopped:
 					ready = false
 				case q.creditsUsed+j.cost > q.credits:
+					ready = false
+				case !q.turn(j):
+					// H1–H3: the VkQueue's arbiter gives the turn to another queue.
 					ready = false
 				}
 				if !ready && !j.skip {
@@ -451,6 +455,9 @@ func (q *Queue) notifySubmitted(value uint64) {
 func (q *Queue) reached(counter uint64) {
 	retired := q.retiring[:0]
 	t := now()
+	var turns int32
+	var oldest, cost int64
+	var last uint64
 	q.mu.Lock()
 	for q.inflight.len() > 0 {
 		j := q.inflight.at(0)
@@ -473,8 +480,22 @@ func (q *Queue) reached(counter uint64) {
 			q.pushToSub.add(j.submittedAt - j.pushedAt)
 			q.subToDone.add(t - j.submittedAt)
 		}
+		if j.err != nil {
+			q.noteRetired(j, t) // T7
+		}
+		if j.turn != 0 {
+			if turns == 0 {
+				oldest = j.submittedAt
+			}
+			turns++
+			cost += j.turnCost
+			last = max(last, j.turn)
+		}
 		q.stats.Completed++
 		retired = append(retired, j)
+	}
+	if len(retired) > 0 {
+		q.lastProgress = t
 	}
 	more := q.pending.len() > 0
 	if len(retired) > 0 {
@@ -486,6 +507,9 @@ func (q *Queue) reached(counter uint64) {
 	var seq uint64
 	for _, j := range retired {
 		seq = max(seq, j.hwSeq)
+	}
+	if turns > 0 {
+		q.hw.arb.done(q, turns, cost, last, oldest, t)
 	}
 	q.retire(retired)
 	clear(retired)
@@ -586,7 +610,13 @@ func (q *Queue) drainCPU() {
 		retired = append(retired, q.pending.pop())
 	}
 	t := now()
+	var turns int32
+	var cost int64
 	for _, j := range retired {
+		if j.turn != 0 {
+			turns++
+			cost += j.turnCost
+		}
 		j.doneAt = t
 		if j.err == nil {
 			j.err = q.dead
@@ -598,6 +628,9 @@ func (q *Queue) drainCPU() {
 	}
 	q.creditsUsed = 0
 	q.mu.Unlock()
+	if turns > 0 {
+		q.hw.arb.done(q, turns, cost, 0, t, t)
+	}
 	q.retire(retired)
 	q.maybeFinish()
 }
@@ -630,6 +663,7 @@ func (q *Queue) maybeFinish() {
 		// X4: freed once a later completion on the VkQueue shows the driver is done with
 		// them (retire.go).
 		q.dev.bury(q.hw, q.tl.sem, q.abortIndex)
+		q.hw.arb.leave(q)
 		q.hw.release()
 		q.dev.removeQueue(q)
 		q.log.Debug("vkdep: queue finished", "queue", q.opts.Name, "jobs", pushed)

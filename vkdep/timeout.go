@@ -97,6 +97,14 @@ func (q *Queue) checkTimeout(force bool) {
 	cb := q.opts.OnTimeout
 	q.mu.Unlock()
 
+	// T7: blame lands on the job on the GPU longest, device-wide; TriggerTimeout asks anyway.
+	if !force {
+		if guilty, ok := q.blamesAnother(); ok {
+			q.spare(value, guilty, info.OnGPU)
+			return
+		}
+	}
+
 	// Finished meanwhile, and the completion goroutine will retire it this round: no report.
 	if c, err := q.dev.vk.Counter(q.tl.sem); err == nil && c >= value {
 		return
@@ -110,6 +118,11 @@ func (q *Queue) checkTimeout(force bool) {
 		q.ban(value, info)
 		return
 	}
+	q.rearm(value)
+}
+
+// rearm restarts the clock of the watched job value, if it is still the one watched.
+func (q *Queue) rearm(value uint64) {
 	q.mu.Lock()
 	if q.watchedValue == value {
 		// Re-armed: the clock starts again, but OnGPU still counts from when the job became

@@ -86,6 +86,7 @@ func TestQuickSuite(t *testing.T) {
 	workloadOf := map[string]string{ // figure workloads that belong to a suite workload
 		"submit": "submit", "round-trip": "submit", "burst64": "queue", "chain": "chain", "pipeline": "pipeline",
 		"host-signal": "responsiveness", "kill-10k": "responsiveness", "timeout": "responsiveness", "idle": "idle",
+		"priority": "priority", "fair": "priority",
 	}
 	seen := map[string]bool{}
 	for _, f := range rep.Figures {

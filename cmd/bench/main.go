@@ -48,6 +48,7 @@ type env struct {
 	dev   *vkdep.Device
 	g     *gpu.Ctx
 	quick bool
+	opts  vkdep.Options // what dev was opened with, for workloads that open devices of their own
 }
 
 // n scales a job count down for -quick.
@@ -70,6 +71,7 @@ var workloads = []workload{
 	{"chain", runChain},
 	{"pipeline", runPipeline},
 	{"responsiveness", runResponsiveness},
+	{"priority", runPriority},
 }
 
 // traceLimit bounds the jobs -trace records: enough for a -quick workload, a few hundred MB of
@@ -92,7 +94,7 @@ func main() {
 	var c config
 	flag.StringVar(&c.device, "device", "", "device: index, name substring or lavapipe (default $VKDEP_DEVICE, then the best)")
 	flag.BoolVar(&c.quick, "quick", false, "small job counts: the whole suite in seconds")
-	flag.StringVar(&c.only, "workload", "", "run only this workload (submit, queue, chain, pipeline, responsiveness)")
+	flag.StringVar(&c.only, "workload", "", "run only this workload (submit, queue, chain, pipeline, responsiveness, priority)")
 	flag.BoolVar(&c.validate, "validate", false, "run with the Khronos validation layer (slow; for checking, not timing)")
 	flag.StringVar(&c.format, "format", "table", "output format: table or gobench")
 	flag.StringVar(&c.json, "json", "", "also write every figure as JSON to this file")
@@ -126,12 +128,13 @@ func run(c config, w io.Writer) (err error) {
 		mu   sync.Mutex
 		msgs []string
 	)
-	d, err := vkdep.Open(vkdep.Options{Device: c.device, Validate: c.validate, AppName: "vkdep bench",
+	opts := vkdep.Options{Device: c.device, Validate: c.validate, AppName: "vkdep bench",
 		OnValidation: func(m vkdep.ValidationMessage) {
 			mu.Lock()
 			msgs = append(msgs, m.String())
 			mu.Unlock()
-		}})
+		}}
+	d, err := vkdep.Open(opts)
 	if err != nil {
 		return err
 	}
@@ -145,7 +148,7 @@ func run(c config, w io.Writer) (err error) {
 		rec = jobtrace.New(traceLimit)
 		defer d.Observe(rec.Observe)()
 	}
-	e := &env{dev: d, g: g, quick: c.quick}
+	e := &env{dev: d, g: g, quick: c.quick, opts: opts}
 	date := time.Now().UTC()
 	var rows []row
 	for _, wl := range workloads {

@@ -18,6 +18,10 @@ import (
 type ratio struct {
 	Ratio      float64 `json:"ratio"`
 	RelativeTo string  `json:"relative_to"`
+	// P50 and P99 are, for latency rows, the row's p50 and p99 over the named variant's: the
+	// latency multiple (above 1: slower).
+	P50 float64 `json:"p50_ratio,omitempty"`
+	P99 float64 `json:"p99_ratio,omitempty"`
 }
 
 // ratios resolves r's ratioTo against the rows of the same run.
@@ -26,7 +30,11 @@ func ratios(r row, rows []row) []ratio {
 	for _, to := range r.ratioTo {
 		for _, b := range rows {
 			if b.workload == r.workload && b.variant == to {
-				out = append(out, ratio{Ratio: r.jobsPerSec() / b.jobsPerSec(), RelativeTo: to})
+				x := ratio{Ratio: r.jobsPerSec() / b.jobsPerSec(), RelativeTo: to}
+				if r.p50 > 0 && b.p50 > 0 && b.p99 > 0 {
+					x.P50, x.P99 = float64(r.p50)/float64(b.p50), float64(r.p99)/float64(b.p99)
+				}
+				out = append(out, x)
 				break
 			}
 		}
@@ -42,6 +50,10 @@ func printTable(w io.Writer, info vkdep.DeviceInfo, date time.Time, rows []row) 
 	for _, r := range rows {
 		var rs []string
 		for _, x := range ratios(r, rows) {
+			if x.P99 > 0 {
+				rs = append(rs, fmt.Sprintf("p50 %.2f×, p99 %.2f× of %s", x.P50, x.P99, x.RelativeTo))
+				continue
+			}
 			rs = append(rs, fmt.Sprintf("%.2f× %s", x.Ratio, x.RelativeTo))
 		}
 		p50, p99 := "", ""

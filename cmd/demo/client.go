@@ -134,46 +134,18 @@ func (c *Client) newQueue() error {
 	return nil
 }
 
-// onTimeout decides about a job of the client that has been on the GPU past the job timeout
-// (T2). It runs on the device's completion goroutine and must not block.
-//
-// Where several clients share one VkQueue (lavapipe), a job handed to the driver behind another
-// client's hung work waits there behind it, and its clock runs too, though it is not hung itself.
-// Like the kernel's schedulers, which blame the context whose job was actually running, the demo
-// answers "still running" (the kernel's NO_HANG: the clock is re-armed) while a job of another
-// client on the same VkQueue that reached the driver earlier is still there, and bans otherwise.
-//
-// The judgement rests on the demo's own stamps, taken by goroutines woken after each submit, and
-// two submits microseconds apart can be stamped in the wrong order. So it holds off a ban for at
-// most maxHoldOff job timeouts: a misjudged hang is still ended, a little later.
+// onTimeout is told about a job of the client that has been on the GPU past the job timeout
+// (T2), on the device's completion goroutine, and bans the queue. vkdep asks only about the job
+// that has been on the GPU longest (T7): a job of this client queued behind another client's hung
+// work on a shared VkQueue is re-armed by vkdep itself, never reported here.
 func (c *Client) onTimeout(x vkdep.TimedOut) vkdep.TimeoutAction {
-	// When the job reached the driver: OnGPU counts from when it became its queue's oldest job,
-	// which is later if an earlier job of the queue was still running then.
-	mine := c.stampOf(x.Fence)
-	if mine == 0 {
-		mine = time.Now().Add(-x.OnGPU).UnixNano()
-	}
-	if x.OnGPU < maxHoldOff*c.s.cfg.JobTimeout {
-		// Time spent queued behind work that was banned does not count: the job's clock
-		// restarts when that work left the GPU, as the kernel re-arms its timers after a reset.
-		if end := c.s.hangEnded(c.pin); mine < end && time.Now().UnixNano()-end < int64(c.s.cfg.JobTimeout) {
-			return vkdep.TimeoutStillRunning
-		}
-		for _, o := range c.s.clients {
-			if o != c && o.pin == c.pin {
-				if t := o.oldestInDriver(); t != 0 && t < mine {
-					return vkdep.TimeoutStillRunning
-				}
-			}
-		}
-	}
 	c.timeouts.Add(1)
 	c.s.event("%s: job %d on the GPU for %d MS: timed out, queue banned", strings.ToUpper(x.Queue.Name()), x.Fence.Value(), x.OnGPU.Milliseconds())
 	return vkdep.TimeoutBan
 }
 
-// The driver-side view of a client's jobs, for onTimeout: when each job still using the GPU was
-// handed to the driver. A job enters before it is pushed, is stamped when Fence.WaitSubmitted
+// The driver-side view of a client's jobs, for the window's presents on a shared VkQueue
+// (workInDriver): when each job still using the GPU was handed to the driver. A job enters before it is pushed, is stamped when Fence.WaitSubmitted
 // says its submit returned, and leaves in its release hook, when the GPU is done with it (not when
 // its fence completes: a banned job's fence completes at once while its work may still run and
 // block the VkQueue until the abort word ends it).
@@ -215,44 +187,11 @@ func (c *Client) jobSubmitted(id uint64) {
 	}
 }
 
-// untrackJob runs in the job's release hook: the GPU is done with it. A banned job leaving the
-// GPU marks the end of a hang on its VkQueue.
+// untrackJob runs in the job's release hook: the GPU is done with it.
 func (c *Client) untrackJob(id uint64) {
 	c.drv.mu.Lock()
-	j := c.drv.jobs[id]
 	delete(c.drv.jobs, id)
 	c.drv.mu.Unlock()
-	if j != nil && errors.Is(j.fence.Err(), vkdep.ErrTimedOut) {
-		c.s.noteHangEnded(c.pin)
-	}
-}
-
-// maxHoldOff bounds, in job timeouts, how long onTimeout keeps answering "still running".
-const maxHoldOff = 3
-
-// stampOf is when the job whose fence is f reached the driver, 0 if not known.
-func (c *Client) stampOf(f vkdep.Fence) int64 {
-	c.drv.mu.Lock()
-	defer c.drv.mu.Unlock()
-	for _, j := range c.drv.jobs {
-		if j.fence == f {
-			return j.at
-		}
-	}
-	return 0
-}
-
-// oldestInDriver is when the client's oldest job still in the driver got there; 0 if none is.
-func (c *Client) oldestInDriver() int64 {
-	c.drv.mu.Lock()
-	defer c.drv.mu.Unlock()
-	var oldest int64
-	for _, j := range c.drv.jobs {
-		if j.at != 0 && (oldest == 0 || j.at < oldest) {
-			oldest = j.at
-		}
-	}
-	return oldest
 }
 
 // workInDriver reports whether a job of the client may be in the driver: handed to it and not yet
@@ -461,6 +400,11 @@ func (c *Client) poll() {
 		}
 	}
 	c.frames = c.frames[n:]
+	if c.stats.HangErr != nil && !c.stats.GateAborted {
+		// A banned job's fence completes at the ban, before its spinning workgroups have seen
+		// the abort word (T4, T5): look again at later polls.
+		c.stats.GateAborted = c.gateResult.Uint32s()[0]&(1<<shaders.GateAborted) != 0
+	}
 	c.stats.Timeouts = int(c.timeouts.Load())
 	cut := 0
 	for cut < len(c.stats.doneTimes) && now.Sub(c.stats.doneTimes[cut]) > time.Second {
@@ -477,6 +421,7 @@ type view struct {
 	hung     bool
 	fps      float64
 	inFlight int
+	prio     vkdep.Priority
 	stats    clientStats
 }
 
@@ -493,7 +438,7 @@ func (c *Client) show(f vkdep.Fence) view {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v := view{name: c.q.Name(), offset: noFrame, slot: -1, hung: c.hanging || c.q.Aborted(),
-		fps: float64(len(c.stats.doneTimes)), inFlight: st.InFlight + st.Pending, stats: c.stats}
+		fps: float64(len(c.stats.doneTimes)), inFlight: st.InFlight + st.Pending, prio: q.Priority(), stats: c.stats}
 	v.stats.doneTimes = nil
 	if c.hasFrame {
 		v.slot = c.latest.slot

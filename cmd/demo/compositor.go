@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,6 +34,8 @@ type Compositor struct {
 	lastStall time.Duration // the latest gap between frames longer than stallThreshold
 	doneTimes []time.Time
 	latency   time.Duration
+	gaps      [256]time.Duration // the latest times between two frames completing, for the p99
+	ngaps     int
 }
 
 type compSlot struct {
@@ -47,7 +50,9 @@ type compSlot struct {
 const stallThreshold = 150 * time.Millisecond
 
 func newCompositor(s *Scene) (*Compositor, error) {
-	q, err := s.d.NewQueue(vkdep.QueueOptions{Name: "compositor", Bypass: true, VkQueue: s.compVkQueue})
+	// High priority: on a VkQueue it shares, its frames go to the driver before the clients' and
+	// the flood's ready work, behind at most the driver budget of theirs (H1, H2).
+	q, err := s.d.NewQueue(vkdep.QueueOptions{Name: "compositor", Bypass: true, VkQueue: s.compVkQueue, Priority: vkdep.PriorityHigh})
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +200,8 @@ func (c *Compositor) frameDone(submitted time.Time) {
 	if !c.lastDone.IsZero() {
 		gap := now.Sub(c.lastDone)
 		c.maxGap = max(c.maxGap, gap)
+		c.gaps[c.ngaps%len(c.gaps)] = gap
+		c.ngaps++
 		if gap > stallThreshold {
 			c.lastStall = gap
 		}
@@ -216,14 +223,23 @@ type compStats struct {
 	MaxGap, LastStall time.Duration
 	Latency           time.Duration
 	InFlight          int
+	// FrameP99 is the 99th percentile of the time between two frames completing, over the
+	// latest 256 frames; 0 before there are 100.
+	FrameP99 time.Duration
 }
 
 func (c *Compositor) stats() compStats {
 	st := c.q.Stats() // outside c.mu, which frame callbacks take on the completion goroutine
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return compStats{Frames: int(st.Completed), FPS: float64(len(c.doneTimes)), MaxGap: c.maxGap, LastStall: c.lastStall,
+	cs := compStats{Frames: int(st.Completed), FPS: float64(len(c.doneTimes)), MaxGap: c.maxGap, LastStall: c.lastStall,
 		Latency: c.latency, InFlight: st.InFlight + st.Pending}
+	if n := min(c.ngaps, len(c.gaps)); n >= 100 {
+		g := slices.Clone(c.gaps[:n])
+		slices.Sort(g)
+		cs.FrameP99 = g[n*99/100]
+	}
+	return cs
 }
 
 func (c *Compositor) destroy() {

@@ -18,10 +18,13 @@ type Report struct {
 	Elapsed time.Duration
 	// MaxGap is the longest time between two compositor frames completing: on a shared VkQueue,
 	// the stall a hung client causes.
-	MaxGap  time.Duration
-	Shared  bool
-	Clients []ClientReport
-	Events  []string
+	MaxGap time.Duration
+	// FrameP99 is the 99th percentile of the time between two compositor frames completing,
+	// over the latest 256 frames (0 with fewer than 100).
+	FrameP99 time.Duration
+	Shared   bool
+	Clients  []ClientReport
+	Events   []string
 }
 
 // ClientReport is one client's part of a Report.
@@ -31,8 +34,8 @@ type ClientReport struct {
 }
 
 func (r Report) String() string {
-	s := fmt.Sprintf("%d frames in %v, longest gap between compositor frames %v (shared VkQueue: %v)\n",
-		r.Frames, r.Elapsed.Round(time.Millisecond), r.MaxGap.Round(time.Millisecond), r.Shared)
+	s := fmt.Sprintf("%d frames in %v, longest gap between compositor frames %v, frame time p99 %v (shared VkQueue: %v)\n",
+		r.Frames, r.Elapsed.Round(time.Millisecond), r.MaxGap.Round(time.Millisecond), r.FrameP99.Round(time.Millisecond), r.Shared)
 	for _, c := range r.Clients {
 		s += fmt.Sprintf("  %-12s frames %d, timeouts %d, kills %d, frames after recovery %d", c.Name, c.Frames, c.Timeouts, c.Kills, c.AfterRecover)
 		if c.HangErr != nil {
@@ -48,7 +51,8 @@ func (r Report) String() string {
 
 // report collects the scene's numbers.
 func (s *Scene) report(frames int, elapsed time.Duration) Report {
-	r := Report{Frames: frames, Elapsed: elapsed, MaxGap: s.comp.stats().MaxGap, Shared: s.SharedVkQueue(), Events: s.Events()}
+	cs := s.comp.stats()
+	r := Report{Frames: frames, Elapsed: elapsed, MaxGap: cs.MaxGap, FrameP99: cs.FrameP99, Shared: s.SharedVkQueue(), Events: s.Events()}
 	for _, c := range s.clients {
 		c.poll()
 		c.mu.Lock()

@@ -58,12 +58,21 @@ func (c *Compositor) writeHUD(hud []uint32, f vkdep.Fence) {
 	text(grid, 1, 1, colTitle, 0, "VKDEP COMPOSITOR")
 	text(grid, 18, 1, colDim, 0, "CLIENTS RENDER AT THEIR OWN PACE ON THEIR OWN QUEUES")
 	info := s.d.Info()
-	placement := "COMPOSITOR ON ITS OWN VKQUEUE: A HUNG CLIENT CANNOT STALL IT"
-	if s.SharedVkQueue() {
-		placement = "ONE VKQUEUE SHARED BY ALL: A HANG STALLS THE COMPOSITOR UNTIL THE BAN'S ABORT"
-	}
 	// The device's name varies between machines: deterministic frames leave it out.
 	text(grid, 1, 2, colDim, 0, fmt.Sprintf("%.48s   %d VKQUEUE(S)", measured("%s", info.Name), len(s.d.VkQueues())))
+	// Where the compositor is, as a fact: what it means for its frames is measured below.
+	sharing := 0
+	for _, cl := range s.clients {
+		if cl.pin == s.compVkQueue {
+			sharing++
+		}
+	}
+	placement := fmt.Sprintf("COMPOSITOR (%s) ALONE ON VKQUEUE %d", prio(c.q.Priority()), s.compVkQueue)
+	if sharing > 0 {
+		placement = fmt.Sprintf("COMPOSITOR (%s) SHARES VKQUEUE %d WITH %d CLIENT(S) AND THE FLOOD", prio(c.q.Priority()), s.compVkQueue, sharing)
+	} else if s.flood != nil {
+		placement = fmt.Sprintf("COMPOSITOR (%s) SHARES VKQUEUE %d WITH THE FLOOD ONLY", prio(c.q.Priority()), s.compVkQueue)
+	}
 	text(grid, 1, 3, colDim, 0, placement)
 
 	for i, v := range views {
@@ -87,9 +96,10 @@ func (c *Compositor) writeHUD(hud []uint32, f vkdep.Fence) {
 	}
 
 	row := 23
-	text(grid, 1, row, colTitle, 0, "QUEUE          TARGET   FPS  IN FLIGHT  LATENCY  TIMEOUTS  KILLS  STATE")
+	text(grid, 1, row, colTitle, 0, fmt.Sprintf("%-14s %-4s %3s %6s %4s %9s %7s %8s %5s %s",
+		"QUEUE", "PRIO", "VKQ", "TARGET", "FPS", "IN FLIGHT", "LATENCY", "TIMEOUTS", "KILLS", "STATE"))
 	for i, v := range views {
-		k := s.clients[i].kind
+		cl := s.clients[i]
 		state, stateCol := "RUNNING", uint32(colOK)
 		switch {
 		case v.hung:
@@ -97,34 +107,64 @@ func (c *Compositor) writeHUD(hud []uint32, f vkdep.Fence) {
 		case v.stats.Kills > 0:
 			state, stateCol = "RECOVERED", colWarn
 		}
-		line := fmt.Sprintf("%-14s %4.0f  %6s  %9s  %7s  %8d  %5d",
-			v.name, k.rate, measured("%.0f", v.fps), measured("%d", v.inFlight), ms(v.stats.Latency), v.stats.Timeouts, v.stats.Kills)
+		line := fmt.Sprintf("%-14s %-4s %3d %6.0f %4s %9s %7s %8d %5d", v.name, prio(v.prio), cl.pin, cl.kind.rate,
+			measured("%.0f", v.fps), measured("%d", v.inFlight), ms(v.stats.Latency), v.stats.Timeouts, v.stats.Kills)
 		text(grid, 1, row+1+i, colText, 0, line)
-		text(grid, 71, row+1+i, stateCol, 0, state)
+		text(grid, 70, row+1+i, stateCol, 0, state)
 	}
 	crow := row + 1 + len(views)
-	line := fmt.Sprintf("%-14s %4.0f  %6s  %9s  %7s  %8s  %5s", "compositor", s.cfg.FPS,
+	line := fmt.Sprintf("%-14s %-4s %3d %6.0f %4s %9s %7s %8s %5s", "compositor", prio(c.q.Priority()), s.compVkQueue, s.cfg.FPS,
 		measured("%.0f", cs.FPS), measured("%d", cs.InFlight), ms(cs.Latency), "-", "-")
 	text(grid, 1, crow, colText, 0, line)
-	text(grid, 71, crow, colOK, 0, "BYPASS")
+	text(grid, 70, crow, colOK, 0, "BYPASS")
+	if fl := s.flood; fl != nil {
+		fs := fl.q.Stats()
+		state, stateCol := "OFF", uint32(colDim)
+		if fl.On() {
+			state, stateCol = "FLOODING", colWarn
+		}
+		line := fmt.Sprintf("%-14s %-4s %3d %6s %4s %9s %7s %8s %5s", "flood", prio(fl.q.Priority()), s.compVkQueue, "-",
+			"-", measured("%d", fs.InFlight+fs.Pending), ms(fs.SubmitToDone.P50), "-", "-")
+		text(grid, 1, crow+1, colText, 0, line)
+		text(grid, 70, crow+1, stateCol, 0, state)
+	}
 
 	stallCol := uint32(colText)
 	if cs.LastStall > 0 && !det {
 		stallCol = colWarn
 	}
-	text(grid, 1, crow+2, stallCol, 0, fmt.Sprintf("COMPOSITOR STALL: LAST %s  LONGEST %s  JOB TIMEOUT %d MS  FRAME %s",
-		ms(cs.LastStall), ms(cs.MaxGap), s.cfg.JobTimeout.Milliseconds(), measured("%d", c.frame)))
+	p99 := "--"
+	if cs.FrameP99 > 0 && !det {
+		p99 = fmt.Sprintf("%d MS", cs.FrameP99.Milliseconds())
+	}
+	text(grid, 1, crow+3, stallCol, 0, fmt.Sprintf("STALL: LAST %s LONGEST %s  TIMEOUT %d MS  FRAME TIME P99 %s  #%s",
+		ms(cs.LastStall), ms(cs.MaxGap), s.cfg.JobTimeout.Milliseconds(), p99, measured("%d", c.frame)))
+	keys := "KEYS: H HANG  K KILL  F LOW-PRIORITY FLOOD  P PAUSE  ESC QUIT"
+	if s.isPaused() {
+		keys += "  [PAUSED]"
+	}
+	text(grid, 1, crow+4, colDim, 0, keys)
 	if ev := s.Events(); len(ev) > 0 && !det {
 		for i, e := range ev[max(0, len(ev)-2):] {
-			text(grid, 1, crow+4+i, colWarn, 0, e)
+			text(grid, 1, crow+5+i, colWarn, 0, e)
 		}
 	}
-	keys := "KEYS: H HANG A CLIENT   K KILL A CLIENT   P PAUSE   ESC QUIT"
-	if s.isPaused() {
-		keys += "   [PAUSED]"
-	}
-	text(grid, 1, crow+3, colDim, 0, keys)
 
 	copy(hud[hudGrid:], grid)
 	copy(hud[hudFont:], c.font)
+}
+
+// prio is a priority as the HUD prints it, in four letters.
+func prio(p vkdep.Priority) string {
+	switch p {
+	case vkdep.PriorityLow:
+		return "LOW"
+	case vkdep.PriorityNormal:
+		return "NORM"
+	case vkdep.PriorityHigh:
+		return "HIGH"
+	case vkdep.PriorityRealtime:
+		return "RT"
+	}
+	return "?"
 }

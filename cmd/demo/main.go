@@ -45,6 +45,7 @@ type flags struct {
 	validate      bool
 	screenshot    string
 	trace         string
+	flood         bool
 }
 
 func parseFlags() flags {
@@ -62,6 +63,7 @@ func parseFlags() flags {
 	flag.DurationVar(&f.step, "step", time.Second/30, "animation time per frame with -deterministic")
 	flag.BoolVar(&f.validate, "validate", false, "load the Khronos validation layer and exit non-zero if it prints anything")
 	flag.StringVar(&f.screenshot, "screenshot", "", "windowed: after the last frame, save a screenshot of the window to this PNG (xwd + ImageMagick)")
+	flag.BoolVar(&f.flood, "flood", false, "start a low-priority compute flood on the compositor's VkQueue (key F toggles it)")
 	flag.StringVar(&f.trace, "trace", "", "write every job's timeline to this file as Chrome/Perfetto trace JSON, with an SVG picture of it beside it (.svg)")
 	flag.Parse()
 	if f.headless && f.frames == 0 {
@@ -81,12 +83,12 @@ func main() {
 			fmt.Fprintln(os.Stderr, "demo: validation:", m)
 		},
 	}
-	if f.deterministic && (f.hangAt >= 0 || f.killAt >= 0) {
-		fmt.Fprintln(os.Stderr, "demo: -hang-at and -kill-at need real time: a deterministic frame waits for every client")
+	if f.deterministic && (f.hangAt >= 0 || f.killAt >= 0 || f.flood) {
+		fmt.Fprintln(os.Stderr, "demo: -hang-at, -kill-at and -flood need real time: a deterministic frame waits for every client")
 		os.Exit(2)
 	}
 	cfg := Config{JobTimeout: f.jobTimeout, FPS: f.fps, Deterministic: f.deterministic, Step: f.step, HangAt: f.hangAt,
-		KillAt: f.killAt, KillClient: 2}
+		KillAt: f.killAt, KillClient: 2, Flood: f.flood}
 	var err error
 	if f.headless {
 		err = runHeadless(opts, cfg, f)

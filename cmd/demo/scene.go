@@ -49,6 +49,8 @@ type Config struct {
 	HangAt, HangClient int
 	// KillAt is the compositor frame at which client KillClient's queue is killed; <0: never.
 	KillAt, KillClient int
+	// Flood starts the low-priority compute flood on the compositor's VkQueue at once.
+	Flood bool
 }
 
 // Scene is the demo: clients rendering on their own queues, and the compositor.
@@ -65,6 +67,7 @@ type Scene struct {
 
 	clients []*Client
 	comp    *Compositor
+	flood   *Flood
 
 	// vkQueue placement: the compositor's VkQueue and the ones its clients use (1-based).
 	compVkQueue   int
@@ -76,7 +79,6 @@ type Scene struct {
 	pausedAt  time.Time
 	pausedFor time.Duration
 	events    []string
-	hangEnd   map[int]int64 // per VkQueue: when banned work last left it (UnixNano)
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -161,6 +163,9 @@ func (s *Scene) build() error {
 	if s.comp, err = newCompositor(s); err != nil {
 		return err
 	}
+	if s.flood, err = newFlood(s); err != nil {
+		return err
+	}
 	for i, k := range kinds {
 		c, err := newClient(s, i, k, s.clientVkQueue[i%len(s.clientVkQueue)])
 		if err != nil {
@@ -174,23 +179,6 @@ func (s *Scene) build() error {
 // SharedVkQueue reports whether clients and compositor share one VkQueue (lavapipe).
 func (s *Scene) SharedVkQueue() bool {
 	return len(s.clientVkQueue) == 1 && s.clientVkQueue[0] == s.compVkQueue
-}
-
-// noteHangEnded records that banned work left VkQueue pin (1-based) now.
-func (s *Scene) noteHangEnded(pin int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.hangEnd == nil {
-		s.hangEnd = map[int]int64{}
-	}
-	s.hangEnd[pin] = time.Now().UnixNano()
-}
-
-// hangEnded is when banned work last left VkQueue pin, in UnixNano; 0 if never.
-func (s *Scene) hangEnded(pin int) int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.hangEnd[pin]
 }
 
 // clientWorkInDriver reports whether any client's work may be in the driver.
@@ -208,6 +196,9 @@ func (s *Scene) clientWorkInDriver() bool {
 func (s *Scene) Run() {
 	if s.cfg.Deterministic {
 		return
+	}
+	if s.cfg.Flood {
+		s.flood.Toggle()
 	}
 	for _, c := range s.clients {
 		s.wg.Add(1)
@@ -265,6 +256,9 @@ func (s *Scene) Events() []string {
 // Hang makes client i submit hung work next.
 func (s *Scene) Hang(i int) { s.clients[i%len(s.clients)].requestHang() }
 
+// ToggleFlood starts or stops the low-priority compute flood.
+func (s *Scene) ToggleFlood() { s.flood.Toggle() }
+
 // Kill kills client i's queue; the client comes back on a new one.
 func (s *Scene) Kill(i int) {
 	c := s.clients[i%len(s.clients)]
@@ -284,6 +278,9 @@ func (s *Scene) Close(ctx context.Context) error {
 		s.gateWords.Uint32s()[i] = 1
 	}
 	var queues []*vkdep.Queue
+	if s.flood != nil {
+		queues = append(queues, s.flood.shutdown())
+	}
 	for _, c := range s.clients {
 		queues = append(queues, c.shutdown()...)
 	}
@@ -311,6 +308,9 @@ func (s *Scene) destroy() {
 	vkd := s.g.VK
 	for _, c := range s.clients {
 		vkd.DestroyCommandPool(c.pool)
+	}
+	if s.flood != nil && s.flood.pool != 0 {
+		vkd.DestroyCommandPool(s.flood.pool)
 	}
 	if s.comp != nil {
 		s.comp.destroy()

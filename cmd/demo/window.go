@@ -259,6 +259,8 @@ func (w *swapchain) run(ctx context.Context, win *glfw.Window, f flags) error {
 		case glfw.KeyK:
 			s.Kill(kills)
 			kills++
+		case glfw.KeyF:
+			s.ToggleFlood()
 		case glfw.KeyP:
 			s.TogglePause()
 		case glfw.KeyEscape:

@@ -20,6 +20,10 @@ type Queue uint64
 type QueueRequest struct {
 	Family uint32
 	Count  uint32
+	// GlobalPriority is a VkQueueGlobalPriorityKHR for the family's queues (GlobalPriorityHigh…),
+	// 0 for none; the device must be created with VK_KHR_global_priority or
+	// VK_EXT_global_priority then.
+	GlobalPriority uint32
 }
 
 // Device is a VkDevice with the device-level entry points vkdep calls on hot paths. It may have
@@ -48,9 +52,11 @@ func CreateDevice(phys PhysicalInfo, queues []QueueRequest, extensions []string,
 	}
 	fams := make([]C.uint32_t, len(queues))
 	counts := make([]C.uint32_t, len(queues))
+	prios := make([]C.uint32_t, len(queues))
 	families := make([]uint32, len(queues))
 	for i, q := range queues {
 		fams[i], counts[i], families[i] = C.uint32_t(q.Family), C.uint32_t(q.Count), q.Family
+		prios[i] = C.uint32_t(q.GlobalPriority)
 	}
 	cexts, free := cStrings(exts)
 	defer free()
@@ -64,7 +70,7 @@ func CreateDevice(phys PhysicalInfo, queues []QueueRequest, extensions []string,
 	}
 	var h C.uint64_t
 	if err := result(C.vkdep_create_device(C.uint64_t(phys.Handle), C.uint32_t(len(queues)), &fams[0], &counts[0],
-		core, C.uint32_t(len(exts)), cexts, extra, &h)); err != nil {
+		&prios[0], core, C.uint32_t(len(exts)), cexts, extra, &h)); err != nil {
 		return nil, err
 	}
 	d, err := wrap(phys, uint64(h), families, true)

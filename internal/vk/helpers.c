@@ -210,15 +210,23 @@ void vkdep_physical_info(uint64_t phys, vkdep_phys_info *out) {
 }
 
 VkResult vkdep_create_device(uint64_t phys, uint32_t family_count, const uint32_t *families, const uint32_t *counts,
+                             const uint32_t *global_prios,
                              int core_sync2, uint32_t ext_count, const char *const *exts, vkdep_features *extra,
                              uint64_t *out) {
 	static const float prio[64] = {0};
 	VkDeviceQueueCreateInfo qci[VKDEP_MAX_FAMILIES];
+	// One global priority per family's create info (VK_KHR_global_priority); 0 leaves it out.
+	VkDeviceQueueGlobalPriorityCreateInfoKHR gp[VKDEP_MAX_FAMILIES];
 	if (family_count > VKDEP_MAX_FAMILIES)
 		return VK_ERROR_INITIALIZATION_FAILED;
 	for (uint32_t i = 0; i < family_count; i++) {
+		gp[i] = (VkDeviceQueueGlobalPriorityCreateInfoKHR){
+		    .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_GLOBAL_PRIORITY_CREATE_INFO_KHR,
+		    .globalPriority = (VkQueueGlobalPriorityKHR)global_prios[i],
+		};
 		qci[i] = (VkDeviceQueueCreateInfo){
 		    .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+		    .pNext = global_prios[i] ? (const void *)&gp[i] : NULL,
 		    .queueFamilyIndex = families[i],
 		    .queueCount = counts[i] > 64 ? 64 : counts[i],
 		    .pQueuePriorities = prio,

@@ -75,6 +75,7 @@ VkResult vkdep_physical_devices(uint64_t instance, uint32_t *count, uint64_t *ou
 void vkdep_physical_info(uint64_t phys, vkdep_phys_info *out);
 // extra, when not NULL, holds further core features to enable (corefeatures.h); it is modified.
 VkResult vkdep_create_device(uint64_t phys, uint32_t family_count, const uint32_t *families, const uint32_t *counts,
+                             const uint32_t *global_prios,
                              int core_sync2, uint32_t ext_count, const char *const *exts, vkdep_features *extra,
                              uint64_t *out);
 VkResult vkdep_load_dispatch(uint64_t device, vkdep_dispatch *out);

@@ -189,6 +189,7 @@ type Device struct {
 	vk          *vk.Device
 	info        DeviceInfo
 	hw          []*hwQueue
+	place       placer // placement.go (H4)
 	waiter      *waiter
 	abort       *abortWords
 
@@ -228,6 +229,8 @@ type hwQueue struct {
 	handle        vk.Queue
 	mu            queueLock
 	users         atomic.Int32 // vkdep queues bound to it
+	pos           int          // index in Device.hw: Device.VkQueues()[pos]
+	gate          hostGate     // hostwait.go: GPU-side host waits on it hold other queues (D5)
 }
 
 // queueLock is a VkQueue's host-synchronisation lock: its own mutex (Open, and Wrap without an
@@ -256,33 +259,6 @@ func (l *queueLock) Unlock() {
 }
 
 func (h *hwQueue) release() { h.users.Add(-1) }
-
-// pickVkQueue binds a new queue to a VkQueue: the pinned one (1-based), or the least used one
-// that can run compute work, so queues spread over the device's queues.
-func (d *Device) pickVkQueue(pin int) (*hwQueue, error) {
-	if pin > 0 {
-		if pin > len(d.hw) {
-			return nil, fmt.Errorf("vkdep: QueueOptions.VkQueue %d: the device has %d VkQueues", pin, len(d.hw))
-		}
-		h := d.hw[pin-1]
-		h.users.Add(1)
-		return h, nil
-	}
-	var best *hwQueue
-	for _, h := range d.hw {
-		if h.flags&vk.QueueCompute == 0 {
-			continue
-		}
-		if best == nil || h.users.Load() < best.users.Load() {
-			best = h
-		}
-	}
-	if best == nil {
-		return nil, fmt.Errorf("vkdep: %s has no compute queue", d.info.Name)
-	}
-	best.users.Add(1)
-	return best, nil
-}
 
 func (d *Device) addQueue(q *Queue) {
 	d.mu.Lock()
@@ -420,6 +396,7 @@ func Open(opts Options) (*Device, error) {
 		return nil, err
 	}
 	d.inst = inst
+	d.measureHops() // H4: what a dependency costs within one VkQueue and across two
 	return d, nil
 }
 
@@ -486,6 +463,9 @@ func newDevice(dev *vk.Device, info DeviceInfo, hw []*hwQueue, log *slog.Logger)
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Device{log: log, vk: dev, info: info, hw: hw}
+	for i, h := range hw {
+		h.pos = i
+	}
 	abort, err := newAbortWords(dev)
 	if err != nil {
 		return nil, err

@@ -77,7 +77,7 @@
 // word in host-visible memory that vkdep sets when the queue is banned or killed. A shader that polls
 // it and exits early lets its value land at once; the release hook runs, and the queues stuck behind
 // it move again. On a device with several VkQueues, give latency-critical queues their own
-// (QueueOptions.VkQueue) so that hung work elsewhere cannot stall them.
+// (QueueOptions.VkQueueIndex) so that hung work elsewhere cannot stall them.
 //
 // # Your own device, queues and semaphores
 //

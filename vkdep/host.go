@@ -24,6 +24,7 @@ type HostTimeline struct {
 	signalled uint64     // highest value signalled through this object
 	pending   []hostFail // failures signalled but not yet seen by the completion goroutine
 	closed    error      // ErrDeviceClosed or a lost-device error once the timeline is dead
+	gpuMax    uint64     // highest value handed to a GPU-side wait (hostwait.go, D5)
 }
 
 type hostFail struct {
@@ -41,7 +42,7 @@ func (d *Device) NewHostTimeline(name string) (*HostTimeline, error) {
 		return nil, d.vkErr("vkCreateSemaphore", err)
 	}
 	h := &HostTimeline{}
-	h.tl = timeline{dev: d, sem: sem, name: fmt.Sprintf("host timeline %q", name)}
+	h.tl = timeline{dev: d, sem: sem, name: fmt.Sprintf("host timeline %q", name), host: h}
 	h.tl.reached = h.reached
 	if !d.register(&h.tl, h.kill, false) {
 		d.vk.DestroySemaphore(sem)
@@ -136,6 +137,16 @@ func (h *HostTimeline) kill(err error) {
 		h.closed = err
 	}
 	signalled := h.signalled
+	if h.gpuMax > h.signalled {
+		// Jobs wait GPU-side on values nobody will signal now (D5): reach them, so their values
+		// land and their fences complete with the points' error (D7) instead of hanging the
+		// GPU. Only the host signals this semaphore, so no GPU signal can race this one
+		// (VUID-VkSemaphoreSignalInfo-value-03258). On a lost device it may fail: nothing runs
+		// there any more.
+		if h.tl.dev.vk.Signal(h.tl.sem, h.gpuMax) == nil {
+			h.signalled = h.gpuMax
+		}
+	}
 	h.mu.Unlock()
 	h.reached(signalled)
 	h.tl.seal(err)

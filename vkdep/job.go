@@ -34,12 +34,14 @@ type Job struct {
 	registered bool    // callbacks for its unresolved dependencies are in place
 	waitingOn  int     // 1 + index of the GPU-side producer a completion callback is set on (D7)
 	gpuDeps    []Fence // dependencies waited on GPU-side at submission (D4, D7)
+	hostHeld   bool    // submitted waiting GPU-side on a host point not yet completed (D5)
 	orphan     bool    // armed, never pushed, completed by Close: kept out of the pool for its late Push
 
 	// Observability (observe.go): when each phase was reached, on the package's clock, how it
 	// was submitted, and its runtime/trace task while tracing is on.
 	armedAt, pushedAt, readyAt, submittedAt, doneAt int64
 	batch                                           uint16
+	vkq                                             uint16 // 1 + position of the VkQueue it went to
 	bypass                                          bool
 	trace                                           *jobTask
 }

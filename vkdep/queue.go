@@ -34,9 +34,16 @@ type QueueOptions struct {
 	// ErrDependency without running them (D6); their fences then do not inherit the error (D7)
 	// either.
 	RunOnDependencyError bool
-	// VkQueue pins the queue to Device.VkQueues()[VkQueue-1]. 0 lets vkdep choose: the least
-	// used VkQueue that can run compute work, so queues spread over the device's queues.
-	VkQueue int
+	// Placement (H4, placement.go). VkQueueIndex pins the queue to
+	// Device.VkQueues()[VkQueueIndex-1]; With places it on the VkQueue of another queue of the
+	// device (affinity: dependencies between the two cost least there); Exclusive gives it a
+	// VkQueue that no other vkdep queue uses while it lives (an error where none is free). At
+	// most one of the three. With none, vkdep chooses: the least used VkQueue that can run
+	// compute work, so independent queues run side by side, and it may later move the queue,
+	// between jobs and within its queue family, next to a queue its jobs keep depending on.
+	VkQueueIndex int
+	With         *Queue
+	Exclusive    bool
 	// Logger receives the queue's diagnostics (kill, close, timeouts). Nil uses the device's.
 	Logger *slog.Logger
 }
@@ -106,8 +113,9 @@ type Queue struct {
 	deadline     atomic.Int64
 	abortIndex   uint32
 
-	id    uint64 // JobRecord.QueueID
-	hwPos int    // index of hw in dev.hw
+	id    uint64    // JobRecord.QueueID
+	place placeInfo // placement.go: how it was placed, its recent dependencies (H4)
+	hwait hostHold  // hostwait.go: jobs waiting GPU-side on host points (D5)
 }
 
 type subWait struct {
@@ -142,7 +150,7 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	if err := d.usable(); err != nil {
 		return nil, err
 	}
-	hw, err := d.pickVkQueue(opts.VkQueue)
+	hw, err := d.pickVkQueue(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -169,11 +177,6 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 		q.log = d.log
 	}
 	q.id = queueIDs.Add(1)
-	for i, h := range d.hw {
-		if h == hw {
-			q.hwPos = i
-		}
-	}
 	q.tl = timeline{dev: d, sem: sem, name: fmt.Sprintf("queue %q", opts.Name), queue: q}
 	q.tl.reached = q.reached
 	// Wait for any progress past what was seen: a submit never has to wake the waiter.
@@ -192,8 +195,9 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 		return nil, d.usable()
 	}
 	d.addQueue(q)
+	d.placed(q)
 	go q.worker()
-	q.log.Debug("vkdep: queue created", "queue", opts.Name, "vkqueue", q.hwPos+1, "family", hw.family,
+	q.log.Debug("vkdep: queue created", "queue", opts.Name, "vkqueue", hw.pos+1, "family", hw.family,
 		"credits", q.credits, "bypass", opts.Bypass, "job_timeout", opts.JobTimeout)
 	return q, nil
 }
@@ -202,12 +206,17 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 func (q *Queue) Name() string { return q.opts.Name }
 
 // Family is the queue family of the VkQueue the queue submits to: command buffers of its jobs
-// must be allocated from a pool of this family.
-func (q *Queue) Family() uint32 { return q.hw.family }
+// must be allocated from a pool of this family. It never changes: vkdep moves a queue only
+// between VkQueues of one family (H4).
+func (q *Queue) Family() uint32 { return q.place.family }
 
-// VkQueue is the Vulkan queue the queue submits to, with its lock.
+// VkQueue is the Vulkan queue the queue submits to now, with its lock. A queue vkdep placed
+// (no VkQueueIndex, With or Exclusive) may move to another VkQueue of its family between jobs.
 func (q *Queue) VkQueue() VkQueue {
-	return VkQueue{Family: q.hw.family, Index: q.hw.index, Handle: uint64(q.hw.handle), Lock: &q.hw.mu}
+	q.mu.Lock()
+	h := q.hw
+	q.mu.Unlock()
+	return VkQueue{Family: h.family, Index: h.index, Handle: uint64(h.handle), Lock: &h.mu}
 }
 
 // Semaphore is the raw handle of the queue's timeline semaphore. It is valid until Done closes.
@@ -272,6 +281,8 @@ func (q *Queue) push(j *Job) {
 	q.stats.Pushed++
 	if err := q.refusing(); err != nil {
 		q.skipLocked(j, err)
+	} else {
+		q.notePush(j) // H4: may move an idle queue next to its producers, before j is submitted
 	}
 	if q.finished {
 		// The worker has exited with the queue: complete the job from here (on the CPU, by

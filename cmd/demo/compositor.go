@@ -47,7 +47,7 @@ type compSlot struct {
 const stallThreshold = 150 * time.Millisecond
 
 func newCompositor(s *Scene) (*Compositor, error) {
-	q, err := s.d.NewQueue(vkdep.QueueOptions{Name: "compositor", Bypass: true, VkQueue: s.compVkQueue})
+	q, err := s.d.NewQueue(vkdep.QueueOptions{Name: "compositor", Bypass: true, VkQueueIndex: s.compVkQueue})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,522 @@
+package vkdep
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"vkdep.dev/internal/vk"
+)
+
+// Placement (H4): which VkQueue each Queue submits to.
+//
+// A dependency between two queues is a timeline wait in the consumer's submit (D4). Its price
+// depends on where the two queues are: on one VkQueue the driver orders the two submits anyway
+// and the wait is nearly free; across two VkQueues it can cost far more (NVIDIA 580 on an H200:
+// ~170 µs per hop across, ~15 µs on one). But queues on one VkQueue never run side by side. So:
+//
+//   - A new queue without instructions goes to the least used compute VkQueue: independent
+//     queues spread and overlap.
+//   - vkdep watches each queue's recent jobs (the last placeWindow pushes) for dependencies on
+//     other queues. When a queue is idle (nothing in flight, no submit under way) and most of
+//     its recent jobs depended on one producer, it is moved to that producer's VkQueue — if the
+//     device's measured costs say a wait across VkQueues costs more than twice one within, the
+//     producer's VkQueue is in the same family, and every other queue already there is related
+//     to it (so two independent consumers of one producer, the branches of a fork, stay apart).
+//   - A queue that shares its VkQueue with queues it has nothing to do with moves to a VkQueue of
+//     its family with fewer users.
+//
+// Moving is safe only between jobs: a job's command buffers were recorded for the queue's family
+// (so a queue never leaves its family, and Family never changes), its submit holds the VkQueue's
+// lock (a move needs q.submitting false), and its wait on the queue's previous value is valid on
+// any VkQueue once that value has been reached (a move needs inflight empty: every earlier value
+// has been reached and retired). planMove, the policy, is a pure function of a snapshot so that
+// tests drive it with made-up costs.
+//
+// Queues placed by VkQueueIndex, With or Exclusive, and queues another one was placed With,
+// never move.
+
+// ErrNoVkQueue: QueueOptions asked for a placement the device cannot give (Exclusive with no
+// free VkQueue, a VkQueueIndex out of range or held by an Exclusive queue).
+var ErrNoVkQueue = errors.New("vkdep: no VkQueue for this placement")
+
+// placeWindow is how many recent pushes of a queue the policy looks at.
+const placeWindow = 16
+
+// hopCosts is what one dependency hop costs: an empty submit that waits for the value the
+// submit before it signals, on one VkQueue (same) and alternating between two (cross).
+type hopCosts struct {
+	same, cross time.Duration
+	source      string
+}
+
+// driverHops are costs seen on drivers, used until (or where) vkdep cannot measure them:
+// NVIDIA 580.159.04 on an H200 (PLATFORM.md, 2026-11-30): a raw two-timeline chain of tiny
+// dispatches cost 14.5 µs per job on one VkQueue and ~170 µs per hop across two.
+var driverHops = map[string]hopCosts{
+	"NVIDIA": {same: 15 * time.Microsecond, cross: 170 * time.Microsecond, source: "table (NVIDIA 580, H200)"},
+}
+
+// crossCostly reports whether moving dependent queues together pays: a wait across VkQueues
+// costs more than twice one within a VkQueue. Unknown costs (zero) say no.
+func (c hopCosts) crossCostly() bool { return c.cross > 0 && c.cross > 2*c.same }
+
+// placer is the device's placement state. mu is a leaf lock: taken under a queue's lock (push,
+// NewQueue), never the other way round, and nothing else is taken while holding it.
+type placer struct {
+	costs   hopCosts
+	measure string // what the measurement at Open found, for the docs and logs
+	canMove bool   // some family has two or more compute VkQueues
+
+	mu      sync.Mutex
+	queues  []*Queue // live queues, in creation order
+	excl    []int    // by VkQueue position: Exclusive queues on it
+	anchors map[*Queue]bool
+	view    placeView // scratch
+}
+
+// placeInfo is a queue's placement record.
+type placeInfo struct {
+	family   uint32
+	explicit bool // VkQueueIndex, With, Exclusive, or somebody's With: never moved
+	excl     bool
+	lastLook uint64 // pushes at the last policy decision; under q.mu
+	moves    int    // under q.mu
+	pushes   atomic.Uint64
+	// window holds, per recent push, the ids of up to two other queues of the device the job
+	// waited on; read by other queues' decisions under the placer's lock, hence atomics.
+	window [placeWindow][2]atomic.Uint64
+}
+
+// pickVkQueue binds a new queue to a VkQueue as opts ask (see QueueOptions.VkQueueIndex), or
+// by the default policy. It takes a user of the VkQueue; placed records the queue.
+func (d *Device) pickVkQueue(opts QueueOptions) (*hwQueue, error) {
+	n := 0
+	if opts.VkQueueIndex != 0 {
+		n++
+	}
+	if opts.With != nil {
+		n++
+	}
+	if opts.Exclusive {
+		n++
+	}
+	if n > 1 {
+		return nil, fmt.Errorf("vkdep: QueueOptions %q: VkQueueIndex, With and Exclusive exclude each other", opts.Name)
+	}
+	p := &d.place
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.excl) != len(d.hw) {
+		p.excl = make([]int, len(d.hw))
+	}
+	var h *hwQueue
+	switch {
+	case opts.VkQueueIndex != 0:
+		if opts.VkQueueIndex < 0 || opts.VkQueueIndex > len(d.hw) {
+			return nil, fmt.Errorf("%w: QueueOptions.VkQueueIndex %d: the device has %d VkQueues", ErrNoVkQueue, opts.VkQueueIndex, len(d.hw))
+		}
+		h = d.hw[opts.VkQueueIndex-1]
+	case opts.With != nil:
+		w := opts.With
+		if w.dev != d {
+			return nil, fmt.Errorf("vkdep: QueueOptions.With: %s belongs to another device", w.tl.name)
+		}
+		w.mu.Lock()
+		h = w.hw
+		w.mu.Unlock()
+		if p.anchors == nil {
+			p.anchors = map[*Queue]bool{}
+		}
+		p.anchors[w] = true // w stays where it is: the affinity was asked for
+	case opts.Exclusive:
+		for _, x := range d.hw {
+			if x.flags&vk.QueueCompute != 0 && x.users.Load() == 0 {
+				h = x
+				break
+			}
+		}
+		if h == nil {
+			return nil, fmt.Errorf("%w: Exclusive queue %q: every compute VkQueue of %s has a queue", ErrNoVkQueue, opts.Name, d.info.Name)
+		}
+	default:
+		i := pickDefault(p.snapshotVkQueues(d))
+		if i < 0 {
+			return nil, fmt.Errorf("%w: %s has no compute VkQueue free of Exclusive queues", ErrNoVkQueue, d.info.Name)
+		}
+		h = d.hw[i]
+	}
+	if p.excl[h.pos] > 0 {
+		return nil, fmt.Errorf("%w: VkQueue %d is held by an Exclusive queue", ErrNoVkQueue, h.pos+1)
+	}
+	h.users.Add(1)
+	return h, nil
+}
+
+// placed records a new queue (NewQueue, after pickVkQueue).
+func (d *Device) placed(q *Queue) {
+	p := &d.place
+	q.place.family = q.hw.family
+	q.place.explicit = q.opts.VkQueueIndex != 0 || q.opts.With != nil || q.opts.Exclusive
+	q.place.excl = q.opts.Exclusive
+	p.mu.Lock()
+	p.queues = append(p.queues, q)
+	if q.place.excl {
+		p.excl[q.hw.pos]++
+	}
+	p.mu.Unlock()
+}
+
+// unplace gives back the queue's VkQueue when it has finished.
+func (d *Device) unplace(q *Queue) {
+	p := &d.place
+	p.mu.Lock()
+	for i, x := range p.queues {
+		if x == q {
+			p.queues = append(p.queues[:i], p.queues[i+1:]...)
+			break
+		}
+	}
+	if q.place.excl {
+		p.excl[q.hw.pos]--
+	}
+	delete(p.anchors, q)
+	p.mu.Unlock()
+	q.hw.release()
+}
+
+// notePush records the producers j waits on and, when q is idle, asks the policy whether q should
+// move before j is submitted. The caller holds q.mu. Allocation-free unless a move is
+// considered, which only happens on devices with a family of several compute VkQueues.
+func (q *Queue) notePush(j *Job) {
+	pl := &q.place
+	n := pl.pushes.Add(1)
+	var a, b uint64
+	for _, f := range j.deps {
+		if p := f.tl.queue; p != nil && p != q && p.dev == q.dev && !f.Completed() {
+			switch {
+			case a == 0:
+				a = p.id
+			case b == 0 && p.id != a:
+				b = p.id
+			}
+		}
+	}
+	slot := &pl.window[n%placeWindow]
+	slot[0].Store(a)
+	slot[1].Store(b)
+	if !q.dev.place.canMove || pl.explicit || q.inflight.len() > 0 || q.submitting || n-pl.lastLook < placeWindow/2 {
+		return
+	}
+	pl.lastLook = n
+	q.dev.place.consider(q)
+}
+
+// consider runs the policy for q, which is idle, and moves it if the policy says so. The caller
+// holds q.mu.
+func (p *placer) consider(q *Queue) {
+	d := q.dev
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.anchors[q] {
+		return
+	}
+	v := &p.view
+	*v = placeView{costs: p.costs, vkqs: p.snapshotVkQueues(d).vkqs, queues: v.queues[:0], edges: v.edges[:0]}
+	self := -1
+	for i, r := range p.queues {
+		if r == q {
+			self = i
+		}
+		// r.hw is read under p.mu: every move holds it.
+		v.queues = append(v.queues, queueView{vkq: r.hw.pos, family: r.place.family,
+			movable: r == q && !r.place.explicit, idle: r == q})
+	}
+	if self < 0 {
+		return
+	}
+	for i, r := range p.queues {
+		var count [placeWindow * 2]struct {
+			id uint64
+			n  int
+		}
+		m := 0
+		for k := range r.place.window {
+			for s := range 2 {
+				id := r.place.window[k][s].Load()
+				if id == 0 {
+					continue
+				}
+				found := false
+				for c := range m {
+					if count[c].id == id {
+						count[c].n++
+						found = true
+					}
+				}
+				if !found {
+					count[m].id, count[m].n = id, 1
+					m++
+				}
+			}
+		}
+		for c := range m {
+			for k, x := range p.queues {
+				if x.id == count[c].id {
+					v.edges = append(v.edges, edge{from: i, to: k, share: float64(count[c].n) / placeWindow})
+				}
+			}
+		}
+	}
+	to, ok := planMove(v, self)
+	if !ok {
+		return
+	}
+	from := q.hw
+	h := d.hw[to]
+	h.users.Add(1)
+	q.hw = h
+	from.release()
+	q.place.moves++
+	q.log.Debug("vkdep: queue moved", "queue", q.opts.Name, "from_vkqueue", from.pos+1, "to_vkqueue", h.pos+1,
+		"hop_same", p.costs.same, "hop_cross", p.costs.cross, "costs", p.costs.source)
+}
+
+func (p *placer) snapshotVkQueues(d *Device) placeView {
+	vkqs := p.view.vkqs[:0]
+	for i, h := range d.hw {
+		vkqs = append(vkqs, vkqView{family: h.family, compute: h.flags&vk.QueueCompute != 0,
+			exclusive: i < len(p.excl) && p.excl[i] > 0, users: int(h.users.Load())})
+	}
+	p.view.vkqs = vkqs
+	return placeView{vkqs: vkqs}
+}
+
+// placeView is what the policy sees: the VkQueues, the queues, and the dependency edges of their
+// recent jobs.
+type placeView struct {
+	costs  hopCosts
+	vkqs   []vkqView
+	queues []queueView
+	edges  []edge
+}
+
+type vkqView struct {
+	family             uint32
+	compute, exclusive bool
+	users              int
+}
+
+type queueView struct {
+	vkq     int // index into vkqs
+	family  uint32
+	movable bool // placed by vkdep, not by the application
+	idle    bool // nothing in flight, no submit under way: it may move now
+}
+
+// edge says that share of queue from's recent jobs waited on queue to.
+type edge struct {
+	from, to int
+	share    float64
+}
+
+// pickDefault is where a new queue goes without instructions: the compute VkQueue with the
+// fewest users, not held by an Exclusive queue; the first such on a tie. -1 when there is none.
+func pickDefault(v placeView) int {
+	best := -1
+	for i, h := range v.vkqs {
+		if !h.compute || h.exclusive {
+			continue
+		}
+		if best < 0 || h.users < v.vkqs[best].users {
+			best = i
+		}
+	}
+	return best
+}
+
+// planMove is the placement policy for queue q (see the top of this file): the VkQueue q should
+// move to, and whether it should move at all.
+func planMove(v *placeView, q int) (int, bool) {
+	me := v.queues[q]
+	if !me.movable || !me.idle {
+		return 0, false
+	}
+	related := func(a, b int) bool {
+		for _, e := range v.edges {
+			if (e.from == a && e.to == b) || (e.from == b && e.to == a) {
+				return true
+			}
+		}
+		return false
+	}
+	fits := func(k int) bool {
+		h := v.vkqs[k]
+		return h.compute && !h.exclusive && h.family == me.family
+	}
+	// Together: next to the producer most of q's recent jobs waited on.
+	if v.costs.crossCostly() {
+		best, share := -1, 0.0
+		for _, e := range v.edges {
+			if e.from == q && e.to != q && e.share > share {
+				best, share = e.to, e.share
+			}
+		}
+		if best >= 0 && share >= 0.5 {
+			to := v.queues[best].vkq
+			ok := to != me.vkq && fits(to)
+			for r, x := range v.queues {
+				if ok && r != q && r != best && x.vkq == to && !related(q, r) {
+					ok = false // an independent queue is there: q would stop running beside it
+				}
+			}
+			if ok {
+				return to, true
+			}
+			if to == me.vkq {
+				return 0, false // already together
+			}
+		}
+	}
+	// Apart: q shares its VkQueue only with queues it has nothing to do with.
+	shared, alone := false, true
+	for r, x := range v.queues {
+		if r != q && x.vkq == me.vkq {
+			shared = true
+			if related(q, r) {
+				alone = false
+			}
+		}
+	}
+	if !shared || !alone {
+		return 0, false
+	}
+	best := -1
+	for k, h := range v.vkqs {
+		if k != me.vkq && fits(k) && (best < 0 || h.users < v.vkqs[best].users) {
+			best = k
+		}
+	}
+	if best >= 0 && v.vkqs[best].users < v.vkqs[me.vkq].users-1 {
+		return best, true
+	}
+	return 0, false
+}
+
+// measureHops sets the device's hop costs: measured where some family has two compute VkQueues
+// (the only case where placement has a choice), else from driverHops. The measurement is 2×8
+// empty submits on one VkQueue and 2×8 alternating between two, a few milliseconds at Open on a
+// GPU; the driver table is the fallback when it fails.
+func (d *Device) measureHops() {
+	p := &d.place
+	p.costs = driverHops[d.info.Driver]
+	var a, b *hwQueue
+	for _, x := range d.hw {
+		for _, y := range d.hw {
+			if a == nil && x != y && x.family == y.family && x.flags&vk.QueueCompute != 0 {
+				a, b = x, y
+			}
+		}
+	}
+	if a == nil {
+		p.measure = "one compute VkQueue per family: nothing to place"
+		return
+	}
+	p.canMove = true
+	same, err := d.hopTime(a, a)
+	var cross time.Duration
+	if err == nil {
+		cross, err = d.hopTime(a, b)
+	}
+	if err != nil {
+		p.measure = "measurement failed: " + err.Error()
+		d.log.Warn("vkdep: measuring dependency costs", "err", err, "using", p.costs.source)
+		return
+	}
+	p.costs = hopCosts{same: same, cross: cross, source: "measured at Open"}
+	p.measure = fmt.Sprintf("wait on one VkQueue %v, across two %v per hop", same, cross)
+	d.log.Debug("vkdep: dependency costs", "same", same, "cross", cross)
+}
+
+// hopTime is the best of two runs of 8 empty submits alternating between x and y, each waiting
+// for the value the one before signalled (its signal is always submitted first: no
+// wait-before-signal, D4), per hop.
+func (d *Device) hopTime(x, y *hwQueue) (time.Duration, error) {
+	const hops = 8
+	var sems [2]vk.Semaphore
+	for i := range sems {
+		s, err := d.vk.CreateTimeline(0)
+		if err != nil {
+			for _, s := range sems[:i] {
+				d.vk.DestroySemaphore(s)
+			}
+			return 0, err
+		}
+		sems[i] = s
+	}
+	defer func() {
+		for _, s := range sems {
+			d.vk.DestroySemaphore(s)
+		}
+	}()
+	best := time.Duration(0)
+	var v uint64
+	for range 2 {
+		start := time.Now()
+		for i := range hops {
+			v++
+			h := [2]*hwQueue{x, y}[i%2]
+			ops := []vk.SemOp{{Semaphore: sems[(i+1)%2], Value: v - 1, Stage: vk.StageAllCommands},
+				{Semaphore: sems[i%2], Value: v, Stage: vk.StageAllCommands}}
+			desc := vk.SubmitDesc{Waits: 1, Signals: 1}
+			if v == 1 {
+				ops, desc.Waits = ops[1:], 0
+			}
+			h.mu.Lock()
+			err := d.vk.Submit(h.handle, []vk.SubmitDesc{desc}, ops, nil)
+			h.mu.Unlock()
+			if err != nil {
+				return 0, err
+			}
+		}
+		last := sems[(hops-1)%2]
+		if err := d.vk.Wait(false, []vk.Semaphore{last}, []uint64{v}, uint64(time.Second), 0, nil); err != nil {
+			return 0, err
+		}
+		if el := time.Since(start) / hops; best == 0 || el < best {
+			best = el
+		}
+	}
+	return best, nil
+}
+
+// Placement describes where the queue is and how it got there, for logs and benchmarks: "VkQueue
+// 3 (family 0), placed by vkdep, moved 1×".
+func (q *Queue) Placement() string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	how := "placed by vkdep"
+	switch {
+	case q.opts.VkQueueIndex != 0:
+		how = "pinned (VkQueueIndex)"
+	case q.opts.With != nil:
+		how = "with " + q.opts.With.tl.name
+	case q.opts.Exclusive:
+		how = "exclusive"
+	}
+	s := fmt.Sprintf("VkQueue %d (family %d), %s", q.hw.pos+1, q.hw.family, how)
+	if q.place.moves > 0 {
+		s += fmt.Sprintf(", moved %d×", q.place.moves)
+	}
+	return s
+}
+
+// DependencyCosts reports what placement decides from: the cost of a dependency wait within one
+// VkQueue and across two, and where those figures come from ("measured at Open", a driver table,
+// or empty when unknown).
+func (d *Device) DependencyCosts() (same, cross time.Duration, source string) {
+	c := d.place.costs
+	return c.same, c.cross, c.source
+}

@@ -405,7 +405,7 @@ func TestSemantics(t *testing.T) {
 		for i := range uint32(30) {
 			j := r.job(q, i+1)
 			if i == 10 {
-				j.AddDependency(h.Point(1)) // held on the CPU: everything after it waits
+				j.AddDependency(h.Point(1)) // held (on the GPU: q is alone, D5): everything after it waits
 			}
 			r.submit(q, j)
 		}
@@ -582,6 +582,8 @@ func TestSemantics(t *testing.T) {
 	t.Run("P1_bypass_submits_in_caller", func(t *testing.T) {
 		r := newRig(t)
 		q := r.queue(vkdep.QueueOptions{Name: "p1", Bypass: true})
+		// Another queue on its VkQueue: a host point then holds a job on the CPU (D5).
+		r.queue(vkdep.QueueOptions{Name: "p1 beside", With: q})
 		for i := range uint32(20) {
 			r.submit(q, r.job(q, i+1))
 		}

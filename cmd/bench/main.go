@@ -36,6 +36,7 @@ type row struct {
 	elapsed           time.Duration
 	ratioTo           []string // variants of the same workload this row is compared with
 	p50, p99          time.Duration
+	vkqs              string // the VkQueues it used: "VkQueue 1", "VkQueues 1+2"
 }
 
 func (r row) nsPerJob() float64 { return float64(r.elapsed.Nanoseconds()) / float64(r.jobs) }
@@ -47,6 +48,11 @@ type env struct {
 	dev   *vkdep.Device
 	g     *gpu.Ctx
 	quick bool
+	notes []string // what the figures need said beside them (printed after the table)
+}
+
+func (e *env) note(format string, args ...any) {
+	e.notes = append(e.notes, fmt.Sprintf(format, args...))
 }
 
 // n scales a job count down for -quick.
@@ -144,6 +150,11 @@ func run(c config, w io.Writer) (err error) {
 		defer d.Observe(rec.Observe)()
 	}
 	e := &env{dev: d, g: g, quick: c.quick}
+	if same, cross, src := d.DependencyCosts(); src != "" {
+		e.note("placement (H4): a dependency wait costs %v on one VkQueue, %v across two (%s)", same, cross, src)
+	} else {
+		e.note("placement (H4): dependency costs unknown (one compute VkQueue per family, nothing to place)")
+	}
 	date := time.Now().UTC()
 	var rows []row
 	for _, wl := range workloads {
@@ -171,8 +182,11 @@ func run(c config, w io.Writer) (err error) {
 	} else {
 		printTable(w, info, date, rows)
 	}
+	for _, n := range e.notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
 	if c.json != "" {
-		if err := writeJSON(c.json, info, date, c, rows); err != nil {
+		if err := writeJSON(c.json, info, date, c, rows, e.notes); err != nil {
 			return err
 		}
 	}

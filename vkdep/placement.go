@@ -124,9 +124,9 @@ func (d *Device) pickVkQueue(opts QueueOptions) (*hwQueue, error) {
 		if w.dev != d {
 			return nil, fmt.Errorf("vkdep: QueueOptions.With: %s belongs to another device", w.tl.name)
 		}
-		w.mu.Lock()
+		// w.hw is read under p.mu, which every move holds; taking w.mu here would invert the
+		// lock order (push holds q.mu, then takes p.mu).
 		h = w.hw
-		w.mu.Unlock()
 		if p.anchors == nil {
 			p.anchors = map[*Queue]bool{}
 		}

@@ -125,8 +125,10 @@ func runChain(e *env) ([]row, error) {
 		return time.Since(start), nil
 	}
 
-	// vkdep: a pair of queues placed by vkdep (which may move them together: H4), used with
-	// GPU-side waits and completion-gated, and a pair pinned to two VkQueues.
+	// vkdep: a pair of queues placed by vkdep (which may move them together: H4) for GPU-side
+	// waits, a pair pinned to two VkQueues, and a pair for completion-gated submission (its own:
+	// its jobs show the placement policy no GPU-side dependency, so it would undo the first
+	// pair's placement).
 	pairOf := func(name string, opts [2]vkdep.QueueOptions) ([2]*vkdep.Queue, [2][]vk.CommandBuffer, error) {
 		var qs [2]*vkdep.Queue
 		var qc [2][]vk.CommandBuffer
@@ -146,6 +148,15 @@ func runChain(e *env) ([]row, error) {
 	}
 	def, defCmds, err := pairOf("chain", [2]vkdep.QueueOptions{})
 	for _, q := range def {
+		if q != nil {
+			defer func() { q.Close(); <-q.Done() }()
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	gatedQs, gatedCmds, err := pairOf("chain-gated", [2]vkdep.QueueOptions{})
+	for _, q := range gatedQs {
 		if q != nil {
 			defer func() { q.Close(); <-q.Done() }()
 		}
@@ -219,7 +230,7 @@ func runChain(e *env) ([]row, error) {
 		{rawTwo, func() (time.Duration, error) { return rawTimeline(true) }, []string{rawOne}, fixed(vkqList(pair...))},
 		{vkDef, func() (time.Duration, error) { return vkdepChain(def, defCmds, false) }, []string{rawOne, rawTwo, gated}, used},
 		{vkForced, func() (time.Duration, error) { return vkdepChain(forced, forcedCmds, false) }, []string{rawOne, rawTwo, gated}, used},
-		{gated, func() (time.Duration, error) { return vkdepChain(def, defCmds, true) }, []string{rawOne}, used},
+		{gated, func() (time.Duration, error) { return vkdepChain(gatedQs, gatedCmds, true) }, []string{rawOne}, used},
 		{"raw submit+WaitIdle", waitIdle, []string{rawOne, gated}, fixed(vkqList(pair[0]))},
 	}
 	rows, err := bestOf(e, "chain", n, variants, check)

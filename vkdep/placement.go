@@ -207,7 +207,9 @@ func (q *Queue) notePush(j *Job) {
 	slot := &pl.window[n%placeWindow]
 	slot[0].Store(a)
 	slot[1].Store(b)
-	if !q.dev.place.canMove || pl.explicit || q.inflight.len() > 0 || q.submitting || n-pl.lastLook < placeWindow/2 {
+	// Only between jobs: nothing in flight, no submit under way, nothing queued but j.
+	if !q.dev.place.canMove || pl.explicit || q.inflight.len() > 0 || q.submitting || q.pending.len() != 1 ||
+		n-pl.lastLook < placeWindow/2 {
 		return
 	}
 	pl.lastLook = n

@@ -20,8 +20,9 @@ bench: deps
 
 ## test: vet, staticcheck, the whole suite with -race and the validation layer on, then the
 ## 1000 random fault schedules (without -race, which would make them take ten times longer) and
-## the benchmark suite's -quick run (results checked, JSON, gobench lines and SVG parsed back).
-test: deps vet staticcheck gotest schedules benchcheck
+## the benchmark suite's -quick run (results checked, JSON, gobench lines and SVG parsed back), and
+## the GPU bundle with a short run of scripts/gpu-run.sh on this machine's device (gpucheck).
+test: deps vet staticcheck gotest schedules benchcheck gpucheck
 
 deps:
 	@command -v $(GO) >/dev/null || { echo "make deps: Go 1.26 is needed (https://go.dev/dl)"; exit 1; }
@@ -69,11 +70,26 @@ demo: deps
 		$(GO) run ./cmd/demo -headless -frames 120 -save-every 10 -hang-at 40 -out out/demo $(DEMOFLAGS); \
 	fi
 
+## gpu-bundle: build into .gpu/ everything a run on a GPU machine without Go, Vulkan loader or X
+## libraries needs (binaries, test binaries, testdata, the demo's X libraries), and download the
+## Vulkan loader, glvnd and validation-layer debs into .gl/ (a warning when offline); both are
+## git-ignored and fit the 64 MiB a visit to the GPU machine carries. scripts/gpu-run.sh runs it
+## there: README, "On a GPU machine".
+.PHONY: gpu-bundle gpucheck
+gpu-bundle: deps
+	GO=$(GO) scripts/gpu-bundle.sh
+
+## gpucheck: make gpu-bundle, then scripts/gpu-run.sh -short on this machine's device (lavapipe
+## here): every step of the GPU run, smaller, so neither the bundle nor the script rots.
+gpucheck: gpu-bundle
+	scripts/gpu-run.sh -short
+
 ## shaders: recompile the committed SPIR-V from the GLSL sources.
 shaders: $(KERNELS:.comp=.spv)
 
-shaders/%.spv: shaders/%.comp
-	glslc -std=450 --target-env=vulkan1.2 -O -o $@ $<
+# -Ishaders: kernels include shaders/vkdep_abort.glsl (the abort-word poll, docs/ABORT.md).
+shaders/%.spv: shaders/%.comp shaders/vkdep_abort.glsl
+	glslc -std=450 --target-env=vulkan1.2 -O -Ishaders -o $@ $<
 
 clean:
 	$(GO) clean -testcache

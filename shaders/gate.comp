@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // gate: a job that keeps running until the host releases it.
 //
 // The single invocation polls two host-visible words. It stops when
@@ -9,7 +10,7 @@
 //
 // Interface (descriptor set 0, all storage buffers):
 //   binding 0: coherent volatile uint gate[]
-//   binding 1: coherent volatile uint abort_words[]
+//   binding 1: the abort words, as vkdep_abort.glsl declares them
 //   binding 2: uint result[]
 //                result[result_index]     |= 1 << reason (1, 2 or 3), over
 //                                            every workgroup (atomicOr)
@@ -40,9 +41,9 @@ layout(std430, set = 0, binding = 0) coherent volatile buffer GateBuf {
     uint gate[];
 };
 
-layout(std430, set = 0, binding = 1) coherent volatile buffer AbortBuf {
-    uint abort_words[];
-};
+// The abort word, read as vkdep_abort.glsl says a shader should (coherent volatile).
+#define VKDEP_ABORT_BINDING 1
+#include "vkdep_abort.glsl"
 
 layout(std430, set = 0, binding = 2) buffer ResultBuf {
     uint result[];
@@ -71,7 +72,7 @@ void main() {
     while (state == 0u && i < pc.budget) {
         if (gate[pc.release_index] != 0u) {
             state = REASON_RELEASED;
-        } else if (abort_words[pc.abort_index] != 0u) {
+        } else if (vkdep_aborted(pc.abort_index)) {
             state = REASON_ABORTED;
         } else {
             ++i;

@@ -14,7 +14,10 @@
 //
 // which runs, for every kernel,
 //
-//	glslc -std=450 --target-env=vulkan1.2 -O -o shaders/NAME.spv shaders/NAME.comp
+//	glslc -std=450 --target-env=vulkan1.2 -O -Ishaders -o shaders/NAME.spv shaders/NAME.comp
+//
+// vkdep_abort.glsl is an include for kernels of any application that poll their vkdep queue's
+// abort word (the cooperative abort, docs/ABORT.md): [Gate] uses it.
 //
 // and commit the regenerated .spv files. The package tests recompile every
 // kernel and fail if a committed .spv no longer matches its source.
@@ -68,7 +71,7 @@ var (
 	//
 	// Each workgroup (64 invocations, all polling; invocation 0 reports) polls gate[release_index] and
 	// abort_words[abort_index] (coherent volatile: re-read from memory on
-	// every iteration). It stops with [GateReleased] when the first becomes
+	// every iteration; the abort word through vkdep_abort.glsl). It stops with [GateReleased] when the first becomes
 	// non-zero, with [GateAborted] when the second does, or with
 	// [GateBudgetExhausted] after budget iterations; it then ORs 1<<reason
 	// into result[result_index] and adds the iterations it did to

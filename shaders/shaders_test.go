@@ -40,7 +40,7 @@ func TestSPIRVUpToDate(t *testing.T) {
 			out := filepath.Join(tmp, k.Name+".spv")
 			// Run from the repository root so the command line is exactly
 			// the one in the Makefile.
-			cmd := exec.Command(glslc, "-std=450", "--target-env=vulkan1.2", "-O",
+			cmd := exec.Command(glslc, "-std=450", "--target-env=vulkan1.2", "-O", "-Ishaders",
 				"-o", out, filepath.Join("shaders", k.Name+".comp"))
 			cmd.Dir = ".."
 			if msg, err := cmd.CombinedOutput(); err != nil {

@@ -57,7 +57,7 @@ func (a *abortWords) take() (uint32, error) {
 		i = a.next
 		a.next++
 	default:
-		return 0, fmt.Errorf("vkdep: more than %d queues open at once", abortSlots)
+		return 0, fmt.Errorf("%w: more than %d queues open at once (one abort word each)", ErrInvalidOptions, abortSlots)
 	}
 	atomic.StoreUint32(&a.words[i], 0)
 	return i, nil
@@ -72,13 +72,13 @@ func (a *abortWords) put(i uint32) {
 
 func (a *abortWords) set(i uint32) { atomic.StoreUint32(&a.words[i], 1) }
 
-func (a *abortWords) get(i uint32) bool { return atomic.LoadUint32(&a.words[i]) != 0 }
-
 // AbortWord returns where the queue's cooperative abort word is (T5).
 func (q *Queue) AbortWord() AbortWord {
 	a := q.dev.abort
 	return AbortWord{Buffer: a.buf.Handle, Size: a.buf.Size, Index: q.abortIndex}
 }
 
-// Aborted reports whether the queue's abort word is set (the queue was banned or killed).
-func (q *Queue) Aborted() bool { return q.dev.abort.get(q.abortIndex) }
+// Aborted reports whether the queue's abort word has been set: the queue was banned or killed.
+// It is the queue's own record, so it stays right after the queue has finished and its word went
+// to another queue, and after Device.Close (X3).
+func (q *Queue) Aborted() bool { return q.aborted.Load() }

@@ -58,7 +58,7 @@ func (r *rawTimeline) submit() {
 // wait blocks on the host until the last submitted value is reached.
 func (r *rawTimeline) wait() {
 	r.vals[0] = r.value
-	if err := r.g.VK.Wait(false, r.sems, r.vals, uint64(time.Minute), 0, nil); err != nil {
+	if err := r.g.VK.WaitAll(r.sems, r.vals, uint64(time.Minute)); err != nil {
 		r.b.Fatal(err)
 	}
 }

@@ -38,6 +38,12 @@ type Options struct {
 	// (surface and swapchain extensions for presenting).
 	InstanceExtensions []string
 	DeviceExtensions   []string
+	// Features names further core features to enable at vkCreateDevice, spelled as the members
+	// of VkPhysicalDeviceFeatures and VkPhysicalDeviceVulkan11/12/13Features are ("shaderInt64",
+	// "bufferDeviceAddress", "maintenance4"), for shaders that need them. Open fails with an
+	// error matching ErrMissingFeature, naming each one, when the device lacks any (or the name
+	// is no core feature). timelineSemaphore and synchronization2 are always enabled.
+	Features []string
 }
 
 // SyncMode chooses synchronization validation (see Options.SyncValidation).
@@ -183,7 +189,10 @@ func describe(index int, p vk.PhysicalInfo) DeviceInfo {
 // concurrent use (E3).
 type Device struct {
 	log  *slog.Logger
-	inst *vk.InstanceObj // nil for a wrapped device
+	inst *vk.SharedInstance // nil for a wrapped device
+	// listener receives the instance's validation messages for this device; nil without
+	// validation.
+	listener *vk.Listener
 	// appInstance is the application's VkInstance of a wrapped device; vkdep never destroys it.
 	appInstance uint64
 	vk          *vk.Device
@@ -194,13 +203,16 @@ type Device struct {
 	abort       *abortWords
 
 	mu        sync.Mutex
-	graveyard []vk.Semaphore // semaphores of finished queues, destroyed at Close
 	state     devState
 	timelines []registered
 	queues    map[*Queue]struct{}
 	lost      error // set once (V1)
 	isLost    atomic.Bool
 	closeOnce sync.Once
+	sems      atomic.Int64 // live semaphores of queues and host timelines (retire.go)
+	// beforeDestroy, set by tests only, runs in Close once the device is idle, before vkdep
+	// destroys anything: a test's own objects on the device go there.
+	beforeDestroy func()
 
 	obsMu     sync.Mutex                  // serialises changes to observers
 	observers atomic.Pointer[[]*observer] // job observers (observe.go); nil when none
@@ -231,6 +243,7 @@ type hwQueue struct {
 	users         atomic.Int32 // vkdep queues bound to it
 	pos           int          // index in Device.hw: Device.VkQueues()[pos]
 	gate          hostGate     // hostwait.go: GPU-side host waits on it hold other queues (D5)
+	graves        graves       // finished queues' objects awaiting a later completion (retire.go)
 }
 
 // queueLock is a VkQueue's host-synchronisation lock: its own mutex (Open, and Wrap without an
@@ -289,11 +302,12 @@ func (d *Device) unregister(tl *timeline) {
 
 // ListDevices lists the Vulkan devices the loader finds, usable or not.
 func ListDevices() ([]DeviceInfo, error) {
-	inst, err := createInstance(Options{})
+	// Open's default configuration, so that listing then opening shares one instance.
+	inst, err := acquireInstance(Options{AppName: "vkdep"})
 	if err != nil {
 		return nil, err
 	}
-	defer inst.Destroy()
+	defer inst.Release()
 	phys, err := inst.PhysicalDevices()
 	if err != nil {
 		return nil, fmt.Errorf("vkdep: vkEnumeratePhysicalDevices: %w", err)
@@ -305,19 +319,16 @@ func ListDevices() ([]DeviceInfo, error) {
 	return out, nil
 }
 
-func createInstance(opts Options) (*vk.InstanceObj, error) {
-	on := opts.OnValidation
-	if on == nil {
-		on = func(m ValidationMessage) { fmt.Fprintln(os.Stderr, "vkdep validation:", m) }
-	}
-	inst, err := vk.CreateInstance(vk.InstanceConfig{
+// acquireInstance takes the process's VkInstance for the options' configuration: one per
+// (application name, instance extensions, validation, synchronization validation), shared by
+// every Open with that configuration, because the NVIDIA driver refuses vkCreateInstance after
+// about 30 in one process even when they were destroyed (internal/vk/shared.go).
+func acquireInstance(opts Options) (*vk.SharedInstance, error) {
+	inst, err := vk.AcquireInstance(vk.InstanceConfig{
 		AppName:        opts.AppName,
 		Extensions:     opts.InstanceExtensions,
 		Validate:       opts.Validate,
 		SyncValidation: opts.Validate && opts.SyncValidation.enabled(),
-		OnMessage: func(m vk.Message) {
-			on(ValidationMessage{Severity: m.Severity, Type: m.Type, ID: m.ID, Text: m.Text})
-		},
 	})
 	switch {
 	case errors.Is(err, vk.ErrorIncompatibleDriver):
@@ -329,6 +340,21 @@ func createInstance(opts Options) (*vk.InstanceObj, error) {
 		return nil, fmt.Errorf("vkdep: vkCreateInstance: %w", err)
 	}
 	return inst, nil
+}
+
+// listen routes the shared instance's validation messages about this Open's device to its
+// OnValidation (see Options.OnValidation).
+func listen(inst *vk.SharedInstance, opts Options) *vk.Listener {
+	if !opts.Validate {
+		return nil
+	}
+	on := opts.OnValidation
+	if on == nil {
+		on = func(m ValidationMessage) { fmt.Fprintln(os.Stderr, "vkdep validation:", m) }
+	}
+	return inst.Listen(func(m vk.Message) {
+		on(ValidationMessage{Severity: m.Severity, Type: m.Type, ID: m.ID, Text: m.Text})
+	})
 }
 
 // Open opens a Vulkan device for vkdep (see Options for which) with every queue of its
@@ -346,21 +372,28 @@ func Open(opts Options) (*Device, error) {
 	if sel == "" {
 		sel = os.Getenv("VKDEP_DEVICE")
 	}
-	inst, err := createInstance(opts)
+	inst, err := acquireInstance(opts)
 	if err != nil {
 		return nil, err
+	}
+	lis := listen(inst, opts)
+	release := func() {
+		if lis != nil {
+			inst.Close(lis)
+		}
+		inst.Release()
 	}
 	phys, err := inst.PhysicalDevices()
 	if err == nil && len(phys) == 0 {
 		err = fmt.Errorf("%w: the Vulkan loader lists no physical device; install a GPU driver or Mesa's lavapipe (apt-get install mesa-vulkan-drivers)", ErrNoDevice)
 	}
 	if err != nil {
-		inst.Destroy()
+		release()
 		return nil, err
 	}
 	chosen, err := choose(phys, sel)
 	if err != nil {
-		inst.Destroy()
+		release()
 		return nil, err
 	}
 	p := phys[chosen]
@@ -370,9 +403,15 @@ func Open(opts Options) (*Device, error) {
 			reqs = append(reqs, vk.QueueRequest{Family: f.Index, Count: min(f.Count, 16)})
 		}
 	}
-	dev, err := vk.CreateDevice(p, reqs, opts.DeviceExtensions)
+	feats, err := openFeatures(p, opts.Features)
 	if err != nil {
-		inst.Destroy()
+		release()
+		return nil, err
+	}
+	dev, err := vk.CreateDevice(p, reqs, opts.DeviceExtensions, feats)
+	feats.Free() // read by vkCreateDevice only
+	if err != nil {
+		release()
 		return nil, fmt.Errorf("vkdep: vkCreateDevice on %s: %w", p.Name, err)
 	}
 	info := describe(chosen, p)
@@ -389,13 +428,20 @@ func Open(opts Options) (*Device, error) {
 			hw = append(hw, &hwQueue{family: r.Family, index: i, flags: familyFlags(p, r.Family), handle: dev.Queue(r.Family, i)})
 		}
 	}
+	if lis != nil {
+		// Messages naming the device or one of its queues are this Open's alone.
+		lis.Own(dev.Handle)
+		for _, h := range hw {
+			lis.Own(uint64(h.handle))
+		}
+	}
 	d, err := newDevice(dev, info, hw, opts.Logger)
 	if err != nil {
 		dev.Destroy()
-		inst.Destroy()
+		release()
 		return nil, err
 	}
-	d.inst = inst
+	d.inst, d.listener = inst, lis
 	d.measureHops() // H4: what a dependency costs within one VkQueue and across two
 	return d, nil
 }
@@ -586,9 +632,9 @@ func (d *Device) markLost(where string, err error) {
 	})
 }
 
-// Close is the unload barrier (X2): it closes every queue, waits until all of them have
-// finished, completes whatever host-timeline point is still pending with ErrDeviceClosed, stops
-// the completion goroutine and destroys the device. When it returns nil no vkdep goroutine of the
+// Close is the unload barrier (X2): it fails every host-timeline point not yet signalled with
+// ErrDeviceClosed, so that jobs held by one complete (X4), closes every queue, waits until all of
+// them have finished, stops the completion goroutine and destroys the device. When it returns nil no vkdep goroutine of the
 // device is left. If ctx ends first it returns ctx.Err() with nothing destroyed; call Close again
 // to finish. After Close, calls on the device return ErrDeviceClosed; fences stay readable (X3).
 // A wrapped device's VkDevice and VkInstance are left to the application (see Wrap); vkdep
@@ -606,7 +652,24 @@ func (d *Device) Close(ctx context.Context) error {
 	for q := range d.queues {
 		queues = append(queues, q)
 	}
+	var hosts []registered
+	for _, r := range d.timelines {
+		if r.tl.queue == nil {
+			hosts = append(hosts, r)
+		}
+	}
 	d.mu.Unlock()
+
+	// X4: host points nobody signalled fail first, so that the jobs they hold complete (with
+	// ErrDependency, D6) and the queues can finish; waiting for the queues before failing them
+	// would wait forever (each waits for the other). Nothing new can register meanwhile.
+	if len(hosts) > 0 {
+		d.waiter.post(func() {
+			for _, r := range hosts {
+				r.kill(ErrDeviceClosed)
+			}
+		})
+	}
 
 	// Every queue finishes what was pushed to it, then frees its objects (X1).
 	for _, q := range queues {
@@ -645,18 +708,22 @@ func (d *Device) Close(ctx context.Context) error {
 	d.state = devClosed
 	d.mu.Unlock()
 	d.drainQueues()
+	if d.beforeDestroy != nil {
+		d.beforeDestroy() // test seam (export_test.go): the device is idle, nothing destroyed yet
+	}
 	for _, r := range regs {
-		d.vk.DestroySemaphore(r.tl.sem)
+		d.destroySemaphore(r.tl.sem)
 	}
-	for _, s := range d.graveyard {
-		d.vk.DestroySemaphore(s)
-	}
+	d.reapAll()
 	d.vk.DestroySemaphore(d.waiter.wake)
 	d.vk.DestroySemaphore(d.waiter.idle)
 	d.vk.DestroyBuffer(d.abort.buf)
 	d.vk.Destroy()
 	if d.inst != nil {
-		d.inst.Destroy()
+		if d.listener != nil {
+			d.inst.Close(d.listener)
+		}
+		d.inst.Release()
 	}
 	return nil
 }
@@ -664,7 +731,7 @@ func (d *Device) Close(ctx context.Context) error {
 // drainQueues waits, before vkdep destroys its semaphores and abort-word buffer, until no GPU work
 // can still use them: raw submits of the application may wait on or signal vkdep's semaphores and
 // read the abort words, and lavapipe's submit thread can touch a semaphore after signalling it
-// (see retireSemaphore). Every queue's lock is held meanwhile, because vkDeviceWaitIdle needs host
+// (see retire.go). Every queue's lock is held meanwhile, because vkDeviceWaitIdle needs host
 // access to all of the device's queues externally synchronised and vkQueueWaitIdle to its queue.
 //
 // A device vkdep opened has all its VkQueues in d.hw, so vkDeviceWaitIdle under all their locks is
@@ -702,16 +769,6 @@ func (d *Device) drainQueues() {
 			d.log.Warn("vkdep: vkQueueWaitIdle at close", "family", h.family, "index", h.index, "err", err)
 		}
 	}
-}
-
-// retireSemaphore takes the timeline semaphore of a finished queue. Its values have all been
-// reached, but lavapipe's submit thread (Mesa 22.3) can still touch a semaphore shortly after
-// signalling it, and destroying it then crashes the driver; so it is destroyed at Close, after
-// vkDeviceWaitIdle, when no driver thread can hold it.
-func (d *Device) retireSemaphore(s vk.Semaphore) {
-	d.mu.Lock()
-	d.graveyard = append(d.graveyard, s)
-	d.mu.Unlock()
 }
 
 // VkQueue is one Vulkan queue of the device, for applications that also submit to it

@@ -55,6 +55,9 @@
 // Push, Submit, Kill, Stop, Start and Close do not block on the GPU. Fence callbacks and release
 // hooks run on the device's completion goroutine and must not block: a callback that waits stalls
 // every completion of the device.
+// Recycler hands command buffers from release hooks back to the goroutine that owns their command
+// pool and resets them there; Device.Drain waits until every job pushed so far is released,
+// keeping the device open, before an application frees objects of its own.
 //
 // # Failure
 //
@@ -110,6 +113,9 @@
 // diagnostics through log/slog; nil is silent. docs/ARCHITECTURE.md in the repository has the
 // picture of all of this.
 //
-// The numbered contract (L1, D4, O5…) this package implements is kept with the project; its tests
-// are named after those numbers.
+// The numbered contract (L1, D4, O5…) this package implements is docs/SEMANTICS.md in the
+// repository: each promise with where it lives, the test that shows it (tests are named after the
+// numbers) and where vkdep departs from the kernel. Writing shaders that poll the abort word:
+// docs/ABORT.md and shaders/vkdep_abort.glsl. Applications written with vulkan-go use package
+// vkdep/vulkango.
 package vkdep

@@ -6,7 +6,6 @@ import (
 
 	"vkdep.dev/internal/gpu"
 	"vkdep.dev/internal/vk"
-	"vkdep.dev/internal/vktest"
 	"vkdep.dev/vkdep"
 )
 
@@ -40,7 +39,7 @@ func rawSubmit(t testing.TB, d *vkdep.Device, g *gpu.Ctx, waits, signals []vk.Se
 // on a host-timeline point and signal a timeline value, shown not to run before the host signal,
 // then released, waited on through a Fence, and checked element by element.
 func TestEndToEndSAXPY(t *testing.T) {
-	d := vktest.Open(t)
+	d := sharedDevice(t)
 	g := rawDevice(t, d)
 	const n = 100_000
 	x, err := g.Buffer(4 * n)
@@ -91,7 +90,7 @@ func TestEndToEndSAXPY(t *testing.T) {
 	if err := start.Signal(1); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.VK.Wait(false, []vk.Semaphore{done}, []uint64{1}, uint64(20*time.Second), 0, nil); err != nil {
+	if err := g.VK.WaitAll([]vk.Semaphore{done}, []uint64{1}, uint64(20*time.Second)); err != nil {
 		t.Fatalf("waiting for the work: %v", err)
 	}
 	for i := range n {
@@ -107,7 +106,7 @@ func TestEndToEndSAXPY(t *testing.T) {
 // VkQueue: D5), shown not to run before the signal, then waited on through its Fence and checked
 // element by element.
 func TestEndToEndQueue(t *testing.T) {
-	d := vktest.Open(t)
+	d := sharedDevice(t)
 	g := rawDevice(t, d)
 	q, err := d.NewQueue(vkdep.QueueOptions{Name: "saxpy", Bypass: true})
 	if err != nil {

@@ -28,6 +28,18 @@ var (
 	ErrNoDevice = errors.New("vkdep: no usable Vulkan device")
 	// ErrBadHandle is returned by Arm for a VK_NULL_HANDLE command buffer or semaphore.
 	ErrBadHandle = errors.New("vkdep: invalid Vulkan handle")
+	// ErrMissingFeature is returned by Wrap when the application's device, its physical device
+	// or its instance lacks what vkdep needs: Vulkan 1.3, and the timelineSemaphore and
+	// synchronization2 features enabled at vkCreateDevice. The error names the missing piece and
+	// where to enable it. (Open reports a device that lacks them with ErrNoDevice, since it
+	// chooses the device itself, and a feature of Options.Features that the chosen device lacks
+	// with ErrMissingFeature.)
+	ErrMissingFeature = errors.New("vkdep: missing Vulkan feature")
+	// ErrInvalidOptions is returned for options or arguments vkdep cannot use: WrapOptions.Queues
+	// empty, out of range, listed twice or without compute; QueueOptions.VkQueueIndex out of range, or two placements at once; a
+	// device with no compute queue; more queues open at once than abort words; HostTimeline.Fail
+	// without an error. The message says which.
+	ErrInvalidOptions = errors.New("vkdep: invalid options")
 )
 
 // VkResult is a Vulkan result code as an error; it prints the enum name (VK_ERROR_DEVICE_LOST).

@@ -37,3 +37,21 @@ func DebugQueue(q *Queue) string {
 	dump("pending", &q.pending)
 	return s
 }
+
+// SetFlushHook installs fn, called at the start of every flush of any queue (after resolve chose
+// the batch, before it is submitted), with the queue's lock held; nil removes it.
+func SetFlushHook(fn func(*Queue)) {
+	if fn == nil {
+		flushHook.Store(nil)
+		return
+	}
+	flushHook.Store(&fn)
+}
+
+// LiveSemaphores is the number of timeline semaphores of d's queues and host timelines that exist
+// (created, not destroyed): X4's churn test shows it stays flat.
+func LiveSemaphores(d *Device) int64 { return d.sems.Load() }
+
+// OnBeforeDestroy makes Close call fn once the device is idle, before anything is destroyed: a
+// test that lets Close finish its queues frees its own objects on the device there.
+func OnBeforeDestroy(d *Device, fn func()) { d.beforeDestroy = fn }

@@ -291,7 +291,7 @@ func TestFaults(t *testing.T) {
 	})
 
 	t.Run("V1_device_lost", func(t *testing.T) {
-		r := newRig(t)
+		r := newOwnRig(t) // loses its device
 		q := r.queue(vkdep.QueueOptions{Name: "v1", Bypass: true})
 		other := r.queue(vkdep.QueueOptions{Name: "v1 other"})
 		hold, release := r.rawHold()

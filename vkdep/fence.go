@@ -24,7 +24,8 @@ func (f Fence) IsZero() bool { return f.tl == nil }
 func (f Fence) Value() uint64 { return f.value }
 
 // Semaphore is the raw VkSemaphore handle of the fence's timeline, for applications that wait on
-// it with their own Vulkan calls. It is valid until the timeline's device is closed.
+// it with their own Vulkan calls. A Queue's semaphore is valid until the queue's Done closes
+// (vkdep frees it soon after, X4); a HostTimeline's until its device is closed.
 func (f Fence) Semaphore() uint64 {
 	if f.tl == nil {
 		return 0

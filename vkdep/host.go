@@ -1,6 +1,7 @@
 package vkdep
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -37,7 +38,7 @@ func (d *Device) NewHostTimeline(name string) (*HostTimeline, error) {
 	if err := d.usable(); err != nil {
 		return nil, err
 	}
-	sem, err := d.vk.CreateTimeline(0)
+	sem, err := d.createTimeline()
 	if err != nil {
 		return nil, d.vkErr("vkCreateSemaphore", err)
 	}
@@ -45,7 +46,7 @@ func (d *Device) NewHostTimeline(name string) (*HostTimeline, error) {
 	h.tl = timeline{dev: d, sem: sem, name: fmt.Sprintf("host timeline %q", name), host: h}
 	h.tl.reached = h.reached
 	if !d.register(&h.tl, h.kill, false) {
-		d.vk.DestroySemaphore(sem)
+		d.destroySemaphore(sem)
 		return nil, d.usable()
 	}
 	return h, nil
@@ -71,7 +72,7 @@ func (h *HostTimeline) Signal(v uint64) error { return h.signal(v, nil) }
 // an error that matches err (and names the point). Dependent jobs see a dependency error (D6).
 func (h *HostTimeline) Fail(v uint64, err error) error {
 	if err == nil {
-		err = fmt.Errorf("vkdep: host timeline failed")
+		err = fmt.Errorf("%w: HostTimeline.Fail with a nil error", ErrInvalidOptions)
 	}
 	return h.signal(v, err)
 }
@@ -133,19 +134,27 @@ func (h *HostTimeline) reached(counter uint64) {
 // seen the semaphore move yet; every other point completes with err, and later signals fail.
 func (h *HostTimeline) kill(err error) {
 	h.mu.Lock()
-	if h.closed == nil {
+	first := h.closed == nil
+	if first {
 		h.closed = err
 	}
 	signalled := h.signalled
-	if h.gpuMax > h.signalled {
-		// Jobs wait GPU-side on values nobody will signal now (D5): reach them, so their values
-		// land and their fences complete with the points' error (D7) instead of hanging the
-		// GPU. Only the host signals this semaphore, so no GPU signal can race this one
-		// (VUID-VkSemaphoreSignalInfo-value-03258). On a lost device it may fail: nothing runs
-		// there any more.
-		if h.tl.dev.vk.Signal(h.tl.sem, h.gpuMax) == nil {
-			h.signalled = h.gpuMax
+	// The value the semaphore is moved to as the timeline dies. No host signal of this object can
+	// follow (closed is set), and only the host signals it, so no GPU signal can race this one
+	// (VUID-VkSemaphoreSignalInfo-value-03258).
+	target := h.gpuMax // D5: jobs wait GPU-side on these values; reach them so they land (D7)
+	if first && errors.Is(err, ErrDeviceClosed) {
+		// X4: a failed point is still reached, so GPU work waiting on the semaphore (a job's
+		// WaitSemaphore on it, or a GPU-side wait on a point) ends and Close can finish the
+		// queues. The jump stays within maxTimelineSemaphoreValueDifference
+		// (VUID-VkSemaphoreSignalInfo-value-03260).
+		if step := min(h.tl.dev.vk.Physical.MaxTimelineDifference, 1<<32+1) - 1; step > 0 && signalled < math.MaxUint64-step {
+			target = max(target, signalled+step)
 		}
+	}
+	if target > h.signalled && h.tl.dev.vk.Signal(h.tl.sem, target) == nil {
+		// On a lost device it may fail: nothing runs there any more.
+		h.signalled = target
 	}
 	h.mu.Unlock()
 	h.reached(signalled)

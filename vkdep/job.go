@@ -3,6 +3,7 @@ package vkdep
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"vkdep.dev/internal/vk"
 )
@@ -16,8 +17,26 @@ import (
 // after): Queue.NewJob → add command buffers and dependencies → Arm → Push; or Queue.Submit, which
 // arms and pushes atomically. A Job belongs to one goroutine until it is pushed (E3); after Push
 // the queue owns it and recycles it once its release hook has run, so the caller must not touch
-// it again.
+// it again: any use of it after Push (adding to it, pushing it again) panics with a message naming
+// the misuse, also once it has been recycled (L7).
 type Job struct {
+	// own says who owns the job: the caller (from NewJob until Push), the queue, or the pool.
+	// Only it is read before ownership is known, atomically, so a Job used after its Push is
+	// caught without a data race, also once it has been recycled (L7).
+	own atomic.Uint32
+	jobFields
+}
+
+// Values of Job.own.
+const (
+	ownNone   uint32 = iota // a Job not made by NewJob (the zero Job)
+	ownCaller               // being built, armed: the caller's
+	ownQueue                // pushed: the queue's
+	ownFree                 // released and back in the pool
+)
+
+// jobFields is the state of a job that recycling clears.
+type jobFields struct {
 	q       *Queue
 	value   uint64
 	state   jobState
@@ -35,6 +54,7 @@ type Job struct {
 	waitingOn  int     // 1 + index of the GPU-side producer a completion callback is set on (D7)
 	gpuDeps    []Fence // dependencies waited on GPU-side at submission (D4, D7)
 	hostHeld   bool    // submitted waiting GPU-side on a host point not yet completed (D5)
+	hwSeq      uint64  // number of its VkQueue's submit that carried it, 0 if none (retire.go)
 	orphan     bool    // armed, never pushed, completed by Close: kept out of the pool for its late Push
 
 	// Observability (observe.go): when each phase was reached, on the package's clock, how it
@@ -58,24 +78,41 @@ const (
 var jobPool = sync.Pool{New: func() any { return new(Job) }}
 
 // NewJob returns an empty job for q, with cost 1. It may come from a pool of recycled jobs.
+//
+// The returned pointer is valid until the job is pushed. A recycled job may be handed out again by
+// a later NewJob: a pointer kept past Push and used once its memory is another job's cannot be
+// told from that job's (L7 catches every use until then).
 func (q *Queue) NewJob() *Job {
 	j := jobPool.Get().(*Job)
 	j.q = q
 	j.cost = 1
+	j.own.Store(ownCaller)
 	return j
 }
 
-// reset clears j for the pool, keeping its slices' capacity.
+// reset clears j for the pool, keeping its slices' capacity. Ownership moves to the pool first:
+// a caller still holding the job then panics before touching what is cleared here (L7).
 func (j *Job) reset() {
+	j.own.Store(ownFree)
 	clear(j.deps)
 	clear(j.gpuDeps)
-	*j = Job{cmds: j.cmds[:0], waits: j.waits[:0], signals: j.signals[:0], deps: j.deps[:0], gpuDeps: j.gpuDeps[:0]}
+	j.jobFields = jobFields{cmds: j.cmds[:0], waits: j.waits[:0], signals: j.signals[:0], deps: j.deps[:0], gpuDeps: j.gpuDeps[:0]}
 }
 
+// mustOwn panics unless the caller owns j: made by NewJob and not pushed yet (L7, E2).
 func (j *Job) mustOwn(what string) {
-	if j == nil || j.q == nil {
-		panic("vkdep: " + what + " on a Job not made by Queue.NewJob")
+	if j == nil {
+		panic("vkdep: " + what + " on a nil Job")
 	}
+	switch j.own.Load() {
+	case ownCaller:
+		return
+	case ownQueue:
+		panic("vkdep: " + what + " on a Job used after its Push (pushed twice, or changed after Push): the queue owns it (L7: a Job may be pushed once)")
+	case ownFree:
+		panic("vkdep: " + what + " on a Job used after its Push: vkdep has already released and recycled it (L7: a Job may be pushed once)")
+	}
+	panic("vkdep: " + what + " on a Job not made by Queue.NewJob")
 }
 
 // AddCommandBuffers appends raw VkCommandBuffer handles, recorded for a queue family the job's

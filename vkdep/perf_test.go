@@ -13,7 +13,7 @@ import (
 // durations on a shared two-core machine are not.
 func TestPerformancePromises(t *testing.T) {
 	t.Run("F1_bypass_allocates_nothing_in_steady_state", func(t *testing.T) {
-		d := vktest.Open(t)
+		d := sharedDevice(t)
 		q, err := d.NewQueue(vkdep.QueueOptions{Name: "f1", Bypass: true, Credits: 4096})
 		if err != nil {
 			t.Fatal(err)

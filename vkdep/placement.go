@@ -38,8 +38,9 @@ import (
 // Queues placed by VkQueueIndex, With or Exclusive, and queues another one was placed With,
 // never move.
 
-// ErrNoVkQueue: QueueOptions asked for a placement the device cannot give (Exclusive with no
-// free VkQueue, a VkQueueIndex out of range or held by an Exclusive queue).
+// ErrNoVkQueue: QueueOptions asked for a placement the device cannot give now: Exclusive with no
+// free VkQueue, or a VkQueue held by an Exclusive queue. (Options that can never work, such as a
+// VkQueueIndex out of range or two placements at once, are ErrInvalidOptions.)
 var ErrNoVkQueue = errors.New("vkdep: no VkQueue for this placement")
 
 // placeWindow is how many recent pushes of a queue the policy looks at.
@@ -104,7 +105,7 @@ func (d *Device) pickVkQueue(opts QueueOptions) (*hwQueue, error) {
 		n++
 	}
 	if n > 1 {
-		return nil, fmt.Errorf("vkdep: QueueOptions %q: VkQueueIndex, With and Exclusive exclude each other", opts.Name)
+		return nil, fmt.Errorf("%w: QueueOptions %q: VkQueueIndex, With and Exclusive exclude each other", ErrInvalidOptions, opts.Name)
 	}
 	p := &d.place
 	p.mu.Lock()
@@ -116,13 +117,13 @@ func (d *Device) pickVkQueue(opts QueueOptions) (*hwQueue, error) {
 	switch {
 	case opts.VkQueueIndex != 0:
 		if opts.VkQueueIndex < 0 || opts.VkQueueIndex > len(d.hw) {
-			return nil, fmt.Errorf("%w: QueueOptions.VkQueueIndex %d: the device has %d VkQueues", ErrNoVkQueue, opts.VkQueueIndex, len(d.hw))
+			return nil, fmt.Errorf("%w: QueueOptions.VkQueueIndex %d: the device has %d VkQueues", ErrInvalidOptions, opts.VkQueueIndex, len(d.hw))
 		}
 		h = d.hw[opts.VkQueueIndex-1]
 	case opts.With != nil:
 		w := opts.With
 		if w.dev != d {
-			return nil, fmt.Errorf("vkdep: QueueOptions.With: %s belongs to another device", w.tl.name)
+			return nil, fmt.Errorf("%w: QueueOptions.With: %s belongs to another device", ErrInvalidOptions, w.tl.name)
 		}
 		// w.hw is read under p.mu, which every move holds; taking w.mu here would invert the
 		// lock order (push holds q.mu, then takes p.mu).
@@ -484,7 +485,7 @@ func (d *Device) hopTime(x, y *hwQueue) (time.Duration, error) {
 			}
 		}
 		last := sems[(hops-1)%2]
-		if err := d.vk.Wait(false, []vk.Semaphore{last}, []uint64{v}, uint64(time.Second), 0, nil); err != nil {
+		if err := d.vk.WaitAll([]vk.Semaphore{last}, []uint64{v}, uint64(time.Second)); err != nil {
 			return 0, err
 		}
 		if el := time.Since(start) / hops; best == 0 || el < best {

@@ -94,6 +94,12 @@ type Queue struct {
 	subMu     sync.Mutex
 	subWaits  []subWait     // dependents waiting for a value to be submitted
 	subCh     chan struct{} // closed at the next submit, for Fence.WaitSubmitted; nil: nobody waits
+	// doomed lists the values vkdep has decided to fail (skipped, killed, failed dependency, behind
+	// a ban) that have not completed yet, under subMu: from that decision on they are failed
+	// dependencies (D4, D6), even while their signal-only submit is on its way. ndoomed lets
+	// resolve skip the lock while there are none.
+	doomed  []doomSpan
+	ndoomed atomic.Int32
 	// gpuRefs counts jobs of other queues, in flight, that wait on this timeline on the GPU:
 	// the semaphore may not be destroyed before they finish (VUID-vkDestroySemaphore-semaphore-01137).
 	gpuRefs atomic.Int64
@@ -108,10 +114,12 @@ type Queue struct {
 	// The timeout watch (timeout.go): the watched job, since when, and the deadline the
 	// completion goroutine reads without the lock (unix nanoseconds, 0: none).
 	watchedValue uint64
-	headSince    int64
+	headSince    int64 // when the watched job became the oldest on the GPU: TimedOut.OnGPU
+	clockSince   int64 // where the timeout clock starts: headSince, moved by re-arms and Stop
 	stoppedAt    int64
 	deadline     atomic.Int64
 	abortIndex   uint32
+	aborted      atomic.Bool // Kill set the abort word (Aborted)
 
 	id    uint64    // JobRecord.QueueID
 	place placeInfo // placement.go: how it was placed, its recent dependencies (H4)
@@ -159,7 +167,7 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 		hw.release()
 		return nil, err
 	}
-	sem, err := d.vk.CreateTimeline(0)
+	sem, err := d.createTimeline()
 	if err != nil {
 		hw.release()
 		d.abort.put(slot)
@@ -189,7 +197,7 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	q.recheckTask = func() { q.reached(q.tl.seen) }
 	q.recheckFn = func(error) { d.waiter.post(q.recheckTask) }
 	if !d.register(&q.tl, q.deviceGone, true) {
-		d.vk.DestroySemaphore(sem)
+		d.destroySemaphore(sem)
 		hw.release()
 		d.abort.put(slot)
 		return nil, d.usable()
@@ -261,7 +269,9 @@ func (q *Queue) refusing() error {
 func (q *Queue) push(j *Job) {
 	q.mu.Lock()
 	if j.orphan {
-		// Armed before Close and never pushed: already completed with ErrQueueClosed.
+		// Armed before Close and never pushed: already completed with ErrQueueClosed. It is
+		// never recycled; from now on it is the queue's like any pushed job (L7).
+		j.own.Store(ownQueue)
 		q.mu.Unlock()
 		return
 	}
@@ -274,6 +284,8 @@ func (q *Queue) push(j *Job) {
 		panic(fmt.Sprintf("vkdep: Push out of Arm order on %s: value %d pushed while value %d is armed and not pushed",
 			q.tl.name, j.value, q.pushedUpTo+1))
 	}
+	// L7: from here on the job is the queue's; any later use by the caller panics.
+	j.own.Store(ownQueue)
 	q.pushedUpTo = j.value
 	j.state = jobPushed
 	j.pushedAt = now()
@@ -310,6 +322,7 @@ func (q *Queue) skipLocked(j *Job, err error) {
 	}
 	j.skip = true
 	j.err = err
+	q.doom(j.value, err)
 	if errors.Is(err, ErrKilled) {
 		q.stats.Killed++
 	} else {
@@ -375,7 +388,7 @@ func (q *Queue) Start() {
 	if q.stopped {
 		q.stopped = false
 		// The clock was paused, not reset: it resumes where it stopped.
-		q.headSince += time.Now().UnixNano() - q.stoppedAt
+		q.clockSince += time.Now().UnixNano() - q.stoppedAt
 		q.updateDeadlineLocked()
 	}
 	q.mu.Unlock()
@@ -389,8 +402,12 @@ func (q *Queue) Kill(cause error) {
 	q.mu.Lock()
 	if q.killed == nil {
 		q.killed = because(ErrKilled, cause)
-		// T5: cooperative GPU work polling the word exits early.
-		q.dev.abort.set(q.abortIndex)
+		q.aborted.Store(true)
+		if !q.finished {
+			// T5: cooperative GPU work polling the word exits early. A finished queue's
+			// word may belong to another queue now, or be unmapped by Device.Close (X3).
+			q.dev.abort.set(q.abortIndex)
+		}
 		q.log.Info("vkdep: queue killed", "queue", q.opts.Name, "cause", cause)
 	}
 	for i := range q.pending.len() {

@@ -182,7 +182,7 @@ func BenchmarkBurstRawSameSubmits(b *testing.B) {
 		}
 		done += n
 		vals[0] = uint64(done)
-		if err := g.VK.Wait(false, sems, vals, uint64(time.Minute), 0, nil); err != nil {
+		if err := g.VK.WaitAll(sems, vals, uint64(time.Minute)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -279,14 +279,14 @@ func BenchmarkRawChain(b *testing.B) {
 			b.Fatal(err)
 		}
 		if (i+1)%benchWindow == 0 {
-			if err := g.VK.Wait(false, ckSems, ckVals, uint64(time.Minute), 0, nil); err != nil {
+			if err := g.VK.WaitAll(ckSems, ckVals, uint64(time.Minute)); err != nil {
 				b.Fatal(err)
 			}
 			ckSems[0], ckVals[0] = signal.Semaphore, signal.Value
 		}
 	}
 	last := b.N - 1
-	if err := g.VK.Wait(false, []vk.Semaphore{sems[last%2]}, []uint64{uint64(last/2 + 1)}, uint64(time.Minute), 0, nil); err != nil {
+	if err := g.VK.WaitAll([]vk.Semaphore{sems[last%2]}, []uint64{uint64(last/2 + 1)}, uint64(time.Minute)); err != nil {
 		b.Fatal(err)
 	}
 }

@@ -2,7 +2,9 @@ package vkdep_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -33,10 +35,136 @@ type rig struct {
 
 const logCap = 4096
 
+// newRig returns a rig on the test binary's shared device (see sharedDevice): the queues the test
+// creates are its own, and are closed when it ends.
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	d := vktest.Open(t)
-	return newRigOn(t, d)
+	d := sharedDevice(t)
+	before := liveSet(d)
+	r := newRigOn(t, d)
+	// Registered after the rig's own cleanups, so it runs before them: the test's queues finish
+	// (pending jobs submitted and retired) before the recording context frees their command
+	// buffers.
+	t.Cleanup(func() { closeLeftQueues(t, d, before) })
+	return r
+}
+
+// newOwnRig returns a rig on a device of its own, closed when the test ends: for tests that close
+// or lose the device, or need a second one.
+func newOwnRig(t *testing.T) *rig {
+	t.Helper()
+	return newRigOn(t, vktest.Open(t))
+}
+
+// shared is the validated device that the tests of this binary share, one after another (none of
+// them is parallel). A validated open costs ~5 s on the NVIDIA driver and the driver refuses more
+// than ~30 VkInstances per process (PLATFORM.md), so a device per test made the -short suite take
+// many minutes there. Tests that close or lose the device, count its goroutines, set its options or
+// need a second device open their own. VKDEP_TEST_SHARED=0 gives every test its own again, to tell
+// a failure caused by an earlier test from one of the test itself.
+var shared struct {
+	mu    sync.Mutex
+	d     *vkdep.Device
+	msgs  *vktest.Messages
+	opens int
+}
+
+// sharedDevice returns the shared device, opening it on first use or after a test left it closed
+// or lost. When the test ends, the queues it created are closed and waited for, and it fails on
+// every validation message seen meanwhile (a message the layer reports late is charged to the test
+// running then; none is lost, see TestMain).
+func sharedDevice(t *testing.T) *vkdep.Device {
+	t.Helper()
+	if os.Getenv("VKDEP_TEST_SHARED") == "0" {
+		return vktest.Open(t)
+	}
+	shared.mu.Lock()
+	if shared.d == nil {
+		shared.d, shared.msgs = vktest.OpenKept(t)
+		shared.opens++
+	}
+	d, msgs := shared.d, shared.msgs
+	shared.mu.Unlock()
+	before := liveSet(d)
+	t.Cleanup(func() {
+		ok := closeLeftQueues(t, d, before)
+		for _, m := range msgs.Take() {
+			t.Errorf("validation: %v", m)
+		}
+		if ok && vkdep.Usable(d) == nil {
+			return
+		}
+		// Closed or lost by the test, or a queue of it never finished: the next test gets a
+		// fresh device.
+		shared.mu.Lock()
+		if shared.d == d {
+			shared.d = nil
+		}
+		shared.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := d.Close(ctx); err != nil && !errors.Is(err, vkdep.ErrDeviceClosed) && ok {
+			t.Errorf("closing the shared device after the test: %v", err)
+		}
+	})
+	return d
+}
+
+func liveSet(d *vkdep.Device) map[*vkdep.Queue]bool {
+	m := map[*vkdep.Queue]bool{}
+	for _, q := range vkdep.LiveQueues(d) {
+		m[q] = true
+	}
+	return m
+}
+
+// closeLeftQueues closes the queues of d created since before and waits for them (X1: what was
+// pushed runs, then the queue finishes). It returns false, failing the test, when one does not
+// finish within a generous deadline.
+func closeLeftQueues(t *testing.T, d *vkdep.Device, before map[*vkdep.Queue]bool) bool {
+	t.Helper()
+	var left []*vkdep.Queue
+	for _, q := range vkdep.LiveQueues(d) {
+		if !before[q] {
+			q.Close()
+			left = append(left, q)
+		}
+	}
+	deadline := time.After(30 * time.Second)
+	for _, q := range left {
+		select {
+		case <-q.Done():
+		case <-deadline:
+			t.Errorf("queue %s left open by the test never finished after Close:\n%s", q.Name(), vkdep.DebugQueue(q))
+			return false
+		}
+	}
+	return true
+}
+
+// TestMain closes the shared device after the last test and example, failing the run on a
+// validation message that came after the last test ended.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	shared.mu.Lock()
+	d, msgs := shared.d, shared.msgs
+	shared.mu.Unlock()
+	if d != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := d.Close(ctx); err != nil && !errors.Is(err, vkdep.ErrDeviceClosed) {
+			fmt.Fprintf(os.Stderr, "closing the shared test device: %v\n", err)
+			code = max(code, 1)
+		}
+		cancel()
+		for _, msg := range msgs.Take() {
+			fmt.Fprintf(os.Stderr, "validation after the last test: %v\n", msg)
+			code = max(code, 1)
+		}
+	}
+	if testing.Verbose() {
+		fmt.Printf("shared test device opened %d times\n", shared.opens)
+	}
+	os.Exit(code)
 }
 
 func newRigOn(t *testing.T, d *vkdep.Device) *rig {

@@ -3,6 +3,7 @@ package vkdep_test
 import (
 	"context"
 	"errors"
+	"golang.org/x/sync/errgroup"
 	"slices"
 	"strings"
 	"sync"
@@ -308,7 +309,7 @@ func TestSemantics(t *testing.T) {
 			t.Fatalf("jobs reached the driver before the host signal: a %+v b %+v", sa, sb)
 		}
 		// The second device's fences are also resolved on the CPU.
-		d2 := newRig(t)
+		d2 := newOwnRig(t) // a second device: its fences are foreign to r's
 		other := d2.queue(vkdep.QueueOptions{Name: "other device"})
 		hold, release := d2.held("other hold")
 		oj := d2.job(other, 7)
@@ -501,7 +502,7 @@ func TestSemantics(t *testing.T) {
 		}
 		q.Kill(errors.New("o5"))
 		// A raw Vulkan waiter on the queue's semaphore sees the timeline reach the last value.
-		err := r.g.VK.Wait(false, []vk.Semaphore{vk.Semaphore(q.Semaphore())}, []uint64{last.Value()}, uint64(30*time.Second), 0, nil)
+		err := r.g.VK.WaitAll([]vk.Semaphore{vk.Semaphore(q.Semaphore())}, []uint64{last.Value()}, uint64(30*time.Second))
 		if err != nil {
 			t.Fatalf("raw wait for the killed jobs' last value: %v", err)
 		}
@@ -519,15 +520,9 @@ func TestSemantics(t *testing.T) {
 		hold(j)
 		f := r.submit(q, j)
 		threadsBefore := threads(t)
-		var wg sync.WaitGroup
+		var waiters errgroup.Group
 		for range 500 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := f.Wait(context.Background()); err != nil {
-					t.Error(err)
-				}
-			}()
+			waiters.Go(func() error { return f.Wait(context.Background()) })
 		}
 		time.Sleep(50 * time.Millisecond)
 		if th := threads(t); th > threadsBefore+4 {
@@ -539,7 +534,9 @@ func TestSemantics(t *testing.T) {
 			t.Fatalf("cancelled Wait: %v", err)
 		}
 		release()
-		wg.Wait()
+		if err := waiters.Wait(); err != nil {
+			t.Fatalf("a waiter: %v", err)
+		}
 		r.check()
 	})
 
@@ -797,7 +794,9 @@ func TestSemantics(t *testing.T) {
 			g, _ := b.Submit(k)
 			fences = append(fences, f, g)
 		}
-		go func() { time.Sleep(30 * time.Millisecond); h.Signal(1) }()
+		// Signalled before Close: a point still unsignalled when Close starts fails (X4,
+		// TestX4_close_with_job_held_by_host_point).
+		h.Signal(1)
 		if err := d.Close(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -820,7 +819,7 @@ func TestSemantics(t *testing.T) {
 	})
 
 	t.Run("X3_fences_readable_after_close", func(t *testing.T) {
-		r := newRig(t)
+		r := newOwnRig(t) // closes its device
 		q := r.queue(vkdep.QueueOptions{Name: "x3"})
 		f := r.submit(q, r.job(q, 1))
 		r.wait(f)

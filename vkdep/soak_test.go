@@ -15,7 +15,8 @@ import (
 // TestSoak pushes VKDEP_SOAK jobs (make soak: 1,000,000; by default 20,000, 5,000 with -short)
 // over four queues with mixed dependencies — cross-queue GPU-side waits, host-timeline points,
 // none — and reports heap in use and goroutine count at the start, halfway and the end: neither
-// may grow with the job count.
+// may grow with the job count. Every 512 jobs one queue is closed and replaced (X4): the live
+// semaphore count may not grow with the replacements.
 func TestSoak(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("VKDEP_SOAK"))
 	if n <= 0 {
@@ -52,6 +53,7 @@ func TestSoak(t *testing.T) {
 	ctx := context.Background()
 	start := time.Now()
 	heap0, g0 := uint64(0), 0
+	churned, sems0 := 0, vkdep.LiveSemaphores(d)
 	var heapMid uint64
 	for i := range n {
 		k := rng.IntN(4)
@@ -74,6 +76,17 @@ func TestSoak(t *testing.T) {
 			if err := h.Signal(hostAt); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if i%512 == 511 {
+			// X4: queues come and go while the others push, as a compositor's clients do; a
+			// finished queue's semaphore must not outlive it for long.
+			qs[3].Close()
+			nq, err := d.NewQueue(vkdep.QueueOptions{Name: "soak3", Credits: 256})
+			if err != nil {
+				t.Fatal(err)
+			}
+			qs[3] = nq
+			churned++
 		}
 		if len(window) == 4096 {
 			for _, f := range window[:2048] {
@@ -107,6 +120,11 @@ func TestSoak(t *testing.T) {
 	t.Logf("%d jobs in %v (%.0f jobs/s, %.2f jobs per vkQueueSubmit2)", n, elapsed, float64(n)/elapsed.Seconds(), float64(n)/float64(submits))
 	if n >= 100_000 && heap0 > 0 && (heap1 > 2*heap0+(8<<20) || heap1 > 2*heapMid+(8<<20)) {
 		t.Errorf("heap grew with the job count: %d → %d → %d bytes", heap0, heapMid, heap1)
+	}
+	// The queues replaced (and each one's semaphore) are gone, but for the last few finishing
+	// and one per VkQueue waiting for a later completion (retire.go).
+	if sems := vkdep.LiveSemaphores(d); sems > sems0+4+int64(len(d.VkQueues())) {
+		t.Errorf("live semaphores grew from %d to %d over %d queue replacements", sems0, sems, churned)
 	}
 	if g0 > 0 && g1 > g0 {
 		t.Errorf("goroutines grew: %d → %d", g0, g1)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/trace"
+	"sync/atomic"
 
 	"vkdep.dev/internal/vk"
 )
@@ -11,6 +12,9 @@ import (
 // maxBatch bounds the jobs of one vkQueueSubmit2 (B1). Larger batches gain little, and up to 32
 // submit infos the C side builds the structs on its stack.
 const maxBatch = 32
+
+// flushHook is a test seam (export_test.go): called at the start of each flush, queue lock held.
+var flushHook atomic.Pointer[func(*Queue)]
 
 // pump submits, in value order (O1), every job at the head of the queue that can go now: its
 // dependencies are complete or pending on this device (D4), the queue is not stopped (S1) and
@@ -104,10 +108,10 @@ func (q *Queue) pump(inCaller bool) {
 func (q *Queue) resolve(j *Job) (ready bool, failed error) {
 	ready = q.admitted() // not behind another queue's GPU-side host wait (hostwait.go)
 	for _, f := range j.deps {
+		if err := depFailed(f); err != nil && !q.opts.RunOnDependencyError {
+			return false, err
+		}
 		if f.Completed() {
-			if err := f.Err(); err != nil && !q.opts.RunOnDependencyError {
-				return false, err
-			}
 			continue
 		}
 		if q.gpuWaitable(f) {
@@ -128,6 +132,79 @@ func (q *Queue) resolve(j *Job) (ready bool, failed error) {
 		}
 	}
 	return ready, nil
+}
+
+// depFailed returns the error of dependency f if it completed with one, or if vkdep has decided to
+// fail it (D4, D6): a skipped, killed or doomed producer whose value may already be signalled, or
+// about to be, by a signal-only submit. A GPU-side wait on that signal would run the consumer's
+// work on the strength of a producer that never ran.
+func depFailed(f Fence) error {
+	// The doomed list first: a value leaves it only once done has moved past it, so missing it
+	// there means Completed below is true.
+	if p := f.tl.queue; p != nil {
+		if err := p.doomedErr(f.value); err != nil {
+			return &FenceError{Timeline: p.tl.name, Value: f.value, Err: err}
+		}
+	}
+	if f.Completed() {
+		return f.Err()
+	}
+	return nil
+}
+
+// doomSpan records that the values [from, to] of a queue are decided to fail with err.
+type doomSpan struct {
+	from, to uint64
+	err      error
+}
+
+// doom records that value v will complete with err without running (D4, D6). The caller holds
+// q.mu; spans already completed are dropped, so the list stays as short as what is pending.
+func (q *Queue) doom(v uint64, err error) {
+	q.subMu.Lock()
+	done := q.tl.done.Load()
+	keep := q.doomed[:0]
+	for _, s := range q.doomed {
+		if s.to > done {
+			keep = append(keep, s)
+		}
+	}
+	clear(q.doomed[len(keep):])
+	q.doomed = keep
+	if n := len(q.doomed); n > 0 && q.doomed[n-1].to+1 == v && sameErr(q.doomed[n-1].err, err) {
+		q.doomed[n-1].to = v
+	} else {
+		q.doomed = append(q.doomed, doomSpan{from: v, to: v, err: err})
+	}
+	q.ndoomed.Store(int32(len(q.doomed)))
+	// Consumers waiting for v's submit learn now that it failed, not when its signal-only
+	// submit gets through (which may sit behind hung work).
+	keepW := q.subWaits[:0]
+	for _, w := range q.subWaits {
+		if w.value == v {
+			w.q.kick()
+		} else {
+			keepW = append(keepW, w)
+		}
+	}
+	clear(q.subWaits[len(keepW):])
+	q.subWaits = keepW
+	q.subMu.Unlock()
+}
+
+// doomedErr returns the error value v was decided to fail with, nil if none.
+func (q *Queue) doomedErr(v uint64) error {
+	if q.ndoomed.Load() == 0 {
+		return nil
+	}
+	q.subMu.Lock()
+	defer q.subMu.Unlock()
+	for _, s := range q.doomed {
+		if s.from <= v && v <= s.to {
+			return s.err
+		}
+	}
+	return nil
 }
 
 // onSubmitted asks q to kick dep once value's signal has been submitted.
@@ -155,6 +232,28 @@ func (q *Queue) onSubmitted(value uint64, dep *Queue) {
 // meanwhile. q.submitting keeps other pumps of the queue (which would reorder), and drainCPU (which
 // would recycle the jobs), away until the submit is done.
 func (q *Queue) flush(inCaller bool) {
+	if h := flushHook.Load(); h != nil {
+		(*h)(q)
+	}
+	if !q.opts.RunOnDependencyError {
+		// D6: a dependency may have failed, or its producer been doomed, since resolve found
+		// the job ready. Looked at here, under q.mu, with nothing of the batch submitted yet:
+		// from now on a dependency not complete becomes a GPU-side wait, whose producer can
+		// no longer be doomed (it was submitted with its work) and whose later failure D7
+		// catches at retirement.
+		for _, j := range q.batch {
+			if j.skip {
+				continue
+			}
+			for _, f := range j.deps {
+				if err := depFailed(f); err != nil {
+					q.creditsUsed -= j.cost
+					q.skipLocked(j, because(ErrDependency, err))
+					break
+				}
+			}
+		}
+	}
 	q.descs, q.ops, q.cmds = q.descs[:0], q.ops[:0], q.cmds[:0]
 	sem := q.tl.sem
 	self := func(v uint64) uint32 {
@@ -221,6 +320,7 @@ func (q *Queue) flush(inCaller bool) {
 	region := trace.StartRegion(q.batch[0].traceCtx(), "vkdep.submit")
 	q.hw.mu.Lock()
 	err := q.dev.vk.Submit(q.hw.handle, q.descs, q.ops, q.cmds)
+	seq := q.hw.graves.submits.Add(1)
 	q.hw.mu.Unlock()
 	region.End()
 	t := now()
@@ -247,6 +347,7 @@ func (q *Queue) flush(inCaller bool) {
 	}
 	for _, j := range q.batch {
 		j.state = jobSubmitted
+		j.hwSeq = seq
 		if !j.skip {
 			j.submittedAt, j.batch, j.bypass = t, uint16(ran), inCaller
 			j.phase("submitted")
@@ -281,6 +382,9 @@ func (q *Queue) submitFailed(err error) error {
 		if j.err == nil {
 			j.err = werr
 		}
+		// Its value is reached by the signal-only submit below: a failed dependency from now
+		// on (D4).
+		q.doom(j.value, j.err)
 	}
 	first, last := q.batch[0].value, q.batch[len(q.batch)-1].value
 	q.ops = q.ops[:0]
@@ -294,6 +398,7 @@ func (q *Queue) submitFailed(err error) error {
 	q.mu.Unlock() // as in flush: never wait for the VkQueue's lock holding q.mu
 	q.hw.mu.Lock()
 	err2 := q.dev.vk.Submit(q.hw.handle, q.descs, q.ops, nil)
+	q.hw.graves.submits.Add(1)
 	q.hw.mu.Unlock()
 	q.mu.Lock()
 	if err2 != nil {
@@ -371,9 +476,16 @@ func (q *Queue) reached(counter uint64) {
 		q.updateDeadlineLocked()
 	}
 	q.mu.Unlock()
+	// The semaphore reached these jobs' values: the VkQueue's submit thread is past their
+	// submits, and past every submit before them (retire.go). Read before retire recycles them.
+	var seq uint64
+	for _, j := range retired {
+		seq = max(seq, j.hwSeq)
+	}
 	q.retire(retired)
 	clear(retired)
 	q.retiring = retired
+	q.dev.reap(q.hw, seq)
 	if more && len(retired) > 0 {
 		q.kick()
 	}
@@ -510,8 +622,9 @@ func (q *Queue) maybeFinish() {
 	q.mu.Unlock()
 	q.dev.unregister(&q.tl)
 	q.dev.waiter.unwatch(&q.tl, func() {
-		q.dev.retireSemaphore(q.tl.sem)
-		q.dev.abort.put(q.abortIndex)
+		// X4: freed once a later completion on the VkQueue shows the driver is done with
+		// them (retire.go).
+		q.dev.bury(q.hw, q.tl.sem, q.abortIndex)
 		q.dev.unplace(q)
 		q.dev.removeQueue(q)
 		q.log.Debug("vkdep: queue finished", "queue", q.opts.Name, "jobs", pushed)

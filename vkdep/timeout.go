@@ -25,7 +25,7 @@ const (
 type TimedOut struct {
 	Queue *Queue
 	Fence Fence         // the job's finished fence
-	OnGPU time.Duration // since it became the queue's oldest job on the GPU
+	OnGPU time.Duration // since it became the queue's oldest job on the GPU; a re-arm (TimeoutStillRunning) does not restart it
 }
 
 // TriggerTimeout runs the timeout check now, without waiting for the clock (T3): OnTimeout is
@@ -71,8 +71,9 @@ func (q *Queue) updateDeadlineLocked() {
 	if j.value != q.watchedValue {
 		q.watchedValue = j.value
 		q.headSince = time.Now().UnixNano()
+		q.clockSince = q.headSince
 	}
-	dl := q.headSince + int64(q.opts.JobTimeout)
+	dl := q.clockSince + int64(q.opts.JobTimeout)
 	q.deadline.Store(dl)
 	if old == 0 || dl < old {
 		q.dev.waiter.kick()
@@ -114,7 +115,9 @@ func (q *Queue) checkTimeout(force bool) {
 	}
 	q.mu.Lock()
 	if q.watchedValue == value {
-		q.headSince = time.Now().UnixNano()
+		// Re-armed: the clock starts again, but OnGPU still counts from when the job became
+		// the oldest on the GPU (TimedOut's doc).
+		q.clockSince = time.Now().UnixNano()
 		q.deadline.Store(0)
 	}
 	q.updateDeadlineLocked()
@@ -130,9 +133,18 @@ func (q *Queue) ban(value uint64, info TimedOut) {
 		ErrTimedOut, info.OnGPU.Round(time.Millisecond), q.opts.JobTimeout)
 	q.mu.Lock()
 	q.stats.TimedOut++
+	behind := because(ErrDependency, err)
 	for i := range q.inflight.len() {
-		if j := q.inflight.at(i); j.value == value && j.err == nil {
+		j := q.inflight.at(i)
+		switch {
+		case j.value == value && j.err == nil:
 			j.err = err
+		case j.value > value && j.err == nil && !j.skip:
+			// T6: submitted behind the timed-out job, which queue order made them
+			// depend on (D3, D7). Decided to fail from now on, also for their own
+			// consumers (D4).
+			j.err = behind
+			q.doom(j.value, behind)
 		}
 	}
 	q.mu.Unlock()

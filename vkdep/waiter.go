@@ -39,6 +39,9 @@ type waiter struct {
 	stopping bool
 	stopped  chan struct{}
 	exited   bool
+	// late holds tasks posted after exit; lateRunning: a goroutine runs them (post).
+	late        []func()
+	lateRunning bool
 	// lost: the device is lost, vkWaitSemaphores only fails now; the waiter runs posted tasks,
 	// woken by nudge instead of the wake timeline.
 	lost  bool
@@ -96,17 +99,41 @@ func (w *waiter) unwatch(t *timeline, done func()) {
 }
 
 // post runs fn on the completion goroutine. After the waiter has exited (device closed) it runs
-// fn on the caller's goroutine: there is no other left.
+// fn on a short-lived goroutine that runs such late tasks in order, never on the caller's: callers
+// post with their own locks held (push posts drainCPU under the queue's lock), and fn may take
+// them (X3: nothing blocks after Close).
 func (w *waiter) post(fn func()) {
 	w.mu.Lock()
 	if w.exited {
+		w.late = append(w.late, fn)
+		if !w.lateRunning {
+			w.lateRunning = true
+			go w.runLate()
+		}
 		w.mu.Unlock()
-		fn()
 		return
 	}
 	w.tasks = append(w.tasks, fn)
 	w.kickLocked()
 	w.mu.Unlock()
+}
+
+// runLate runs the tasks posted after the waiter exited, in order, then ends.
+func (w *waiter) runLate() {
+	for {
+		w.mu.Lock()
+		tasks := w.late
+		w.late = nil
+		if len(tasks) == 0 {
+			w.lateRunning = false
+			w.mu.Unlock()
+			return
+		}
+		w.mu.Unlock()
+		for _, fn := range tasks {
+			fn()
+		}
+	}
 }
 
 // kick wakes the waiter for a changed target.
@@ -231,7 +258,7 @@ func (w *waiter) run() {
 		// The wake timeline's counter is not read: a wake-up only means "start a new round", and
 		// reading it while a host signal of it is in flight trips validation layers before
 		// 1.3.296 (see SyncAuto).
-		err := w.dev.Wait(true, w.sems, w.vals, timeout, 2, w.ctrs)
+		err := w.dev.WaitAny(w.sems, w.vals, timeout, 2, w.ctrs)
 		w.mu.Lock()
 		w.sleeping = false
 		w.mu.Unlock()

@@ -1,7 +1,6 @@
 package vkdep
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -10,12 +9,6 @@ import (
 
 	"vkdep.dev/internal/vk"
 )
-
-// ErrMissingFeature is returned by Wrap when the application's device, its physical device or its
-// instance lacks what vkdep needs: Vulkan 1.3, and the timelineSemaphore and synchronization2
-// features enabled at vkCreateDevice. The error names the missing piece and where to enable it.
-// (Open reports a device that lacks them with ErrNoDevice, since it chooses the device itself.)
-var ErrMissingFeature = errors.New("vkdep: missing Vulkan feature")
 
 // WrapOptions describe an application's own Vulkan device for Wrap. Handles are raw Vulkan
 // handles as integers, so that any Go Vulkan binding can provide them.
@@ -119,7 +112,7 @@ func Wrap(opts WrapOptions) (*Device, error) {
 		}
 	}
 	if len(opts.Queues) == 0 {
-		return nil, errors.New("vkdep: WrapOptions.Queues is empty: give vkdep at least one VkQueue (family, index) of the device")
+		return nil, fmt.Errorf("%w: WrapOptions.Queues is empty: give vkdep at least one VkQueue (family, index) of the device", ErrInvalidOptions)
 	}
 	p := vk.QueryPhysical(vk.PhysicalDevice(opts.PhysicalDevice))
 	hw, families, err := wrapQueues(p, opts)
@@ -192,7 +185,7 @@ func checkWrapFeatures(p vk.PhysicalInfo, opts WrapOptions) error {
 		// be fetched with vkGetDeviceQueue2 (VUID-vkGetDeviceQueue-flags-01841).
 		for _, q := range opts.Queues {
 			if !created(en.Queues, q) {
-				return fmt.Errorf("vkdep: WrapOptions.Queues: queue %d of family %d was not created by the VkDeviceCreateInfo (with flags 0)",
+				return fmt.Errorf("%w: WrapOptions.Queues: queue %d of family %d was not created by the VkDeviceCreateInfo (with flags 0)", ErrInvalidOptions,
 					q.Index, q.Family)
 			}
 		}
@@ -218,20 +211,20 @@ func wrapQueues(p vk.PhysicalInfo, opts WrapOptions) ([]*hwQueue, []uint32, erro
 	compute := false
 	for _, q := range opts.Queues {
 		if int(q.Family) >= len(p.Families) {
-			return nil, nil, fmt.Errorf("vkdep: WrapOptions.Queues: queue family %d out of range: %s has %d families",
+			return nil, nil, fmt.Errorf("%w: WrapOptions.Queues: queue family %d out of range: %s has %d families", ErrInvalidOptions,
 				q.Family, p.Name, len(p.Families))
 		}
 		if n := p.Families[q.Family].Count; q.Index >= n {
-			return nil, nil, fmt.Errorf("vkdep: WrapOptions.Queues: queue index %d out of range: family %d of %s has %d queues",
+			return nil, nil, fmt.Errorf("%w: WrapOptions.Queues: queue index %d out of range: family %d of %s has %d queues", ErrInvalidOptions,
 				q.Index, q.Family, p.Name, n)
 		}
 		key := [2]uint32{q.Family, q.Index}
 		if seen[key] {
-			return nil, nil, fmt.Errorf("vkdep: WrapOptions.Queues: queue %d of family %d listed twice", q.Index, q.Family)
+			return nil, nil, fmt.Errorf("%w: WrapOptions.Queues: queue %d of family %d listed twice", ErrInvalidOptions, q.Index, q.Family)
 		}
 		seen[key] = true
 		if q.Lock != nil && !reflect.TypeOf(q.Lock).Comparable() {
-			return nil, nil, fmt.Errorf("vkdep: WrapOptions.Queues: the Lock of queue %d of family %d is a %T, which is not comparable; pass a pointer",
+			return nil, nil, fmt.Errorf("%w: WrapOptions.Queues: the Lock of queue %d of family %d is a %T, which is not comparable; pass a pointer", ErrInvalidOptions,
 				q.Index, q.Family, q.Lock)
 		}
 		flags := p.Families[q.Family].Flags
@@ -244,7 +237,7 @@ func wrapQueues(p vk.PhysicalInfo, opts WrapOptions) ([]*hwQueue, []uint32, erro
 		}
 	}
 	if !compute {
-		return nil, nil, fmt.Errorf("vkdep: WrapOptions.Queues: none of the queues is of a family that supports compute")
+		return nil, nil, fmt.Errorf("%w: WrapOptions.Queues: none of the queues is of a family that supports compute", ErrInvalidOptions)
 	}
 	return hw, families, nil
 }

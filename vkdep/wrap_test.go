@@ -3,6 +3,7 @@ package vkdep_test
 import (
 	"context"
 	"errors"
+	"golang.org/x/sync/errgroup"
 	"slices"
 	"strings"
 	"sync"
@@ -97,23 +98,24 @@ func testWrap(t *testing.T, ownLock bool) {
 	}
 	defer ext.DestroySemaphore(appTL)
 	const n = 40
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	// The application's own submits run beside vkdep's, from another goroutine.
+	var appSubmits errgroup.Group
+	appSubmits.Go(func() error {
 		for i := range uint64(n) {
 			cmd := r.appendCmd(ext.Family, uint32(1001+i))
 			if err := ext.Submit(nil, []uint64{cmd}, []extdev.Sem{{Semaphore: appTL, Value: i + 1}}); err != nil {
-				t.Error(err)
-				return
+				return err
 			}
 		}
-	}()
+		return nil
+	})
 	var last vkdep.Fence
 	for i := range uint32(n) {
 		last = r.submit(q, r.job(q, 1+i))
 	}
-	wg.Wait()
+	if err := appSubmits.Wait(); err != nil {
+		t.Fatalf("application submit: %v", err)
+	}
 	if err := r.wait(last); err != nil {
 		t.Fatal(err)
 	}

@@ -118,7 +118,7 @@ func runChain(e *env) ([]row, error) {
 				return 0, err
 			}
 		}
-		if err := e.g.VK.Wait(false, []vk.Semaphore{tl[n%2]}, []uint64{base + uint64(n)}, uint64(time.Minute), 0, nil); err != nil {
+		if err := e.g.VK.WaitAll([]vk.Semaphore{tl[n%2]}, []uint64{base + uint64(n)}, uint64(time.Minute)); err != nil {
 			return 0, err
 		}
 		base += uint64(n)

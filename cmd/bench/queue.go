@@ -71,7 +71,7 @@ func runQueue(e *env) ([]row, error) {
 				return rows, err
 			}
 		}
-		if err := e.g.VK.Wait(false, []vk.Semaphore{sem}, []uint64{v}, uint64(time.Minute), 0, nil); err != nil {
+		if err := e.g.VK.WaitAll([]vk.Semaphore{sem}, []uint64{v}, uint64(time.Minute)); err != nil {
 			return rows, err
 		}
 	}

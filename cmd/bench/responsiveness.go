@@ -59,7 +59,7 @@ func runResponsiveness(e *env) ([]row, error) {
 		if err := e.g.VK.Signal(hostSem, uint64(i)); err != nil {
 			return rows, err
 		}
-		if err := e.g.VK.Wait(false, []vk.Semaphore{doneSem}, []uint64{uint64(i)}, uint64(time.Minute), 0, nil); err != nil {
+		if err := e.g.VK.WaitAll([]vk.Semaphore{doneSem}, []uint64{uint64(i)}, uint64(time.Minute)); err != nil {
 			return rows, err
 		}
 		lat = append(lat, time.Since(start))

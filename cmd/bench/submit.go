@@ -28,7 +28,7 @@ func runSubmit(e *env) ([]row, error) {
 		return e.g.VK.Submit(vk.Queue(q.Handle), desc, ops, nil)
 	}
 	wait := func() error {
-		return e.g.VK.Wait(false, []vk.Semaphore{sem}, []uint64{v}, uint64(time.Minute), 0, nil)
+		return e.g.VK.WaitAll([]vk.Semaphore{sem}, []uint64{v}, uint64(time.Minute))
 	}
 
 	var rows []row

@@ -36,8 +36,9 @@ type Device struct {
 }
 
 // CreateDevice creates a device with timelineSemaphore and synchronization2 enabled and the
-// requested queues.
-func CreateDevice(phys PhysicalInfo, queues []QueueRequest, extensions []string) (*Device, error) {
+// requested queues; features, when not nil, names further core features to enable (the caller
+// has checked them with Missing and frees the set).
+func CreateDevice(phys PhysicalInfo, queues []QueueRequest, extensions []string, features *FeatureSet) (*Device, error) {
 	if !phys.TimelineSemaphore || !phys.Synchronization2 {
 		return nil, fmt.Errorf("vk: %s lacks timelineSemaphore or synchronization2: %w", phys.Name, ErrorFeatureNotPresent)
 	}
@@ -57,9 +58,13 @@ func CreateDevice(phys PhysicalInfo, queues []QueueRequest, extensions []string)
 	if phys.CoreSync2 {
 		core = 1
 	}
+	var extra *C.vkdep_features
+	if features != nil {
+		extra = features.c
+	}
 	var h C.uint64_t
 	if err := result(C.vkdep_create_device(C.uint64_t(phys.Handle), C.uint32_t(len(queues)), &fams[0], &counts[0],
-		core, C.uint32_t(len(exts)), cexts, &h)); err != nil {
+		core, C.uint32_t(len(exts)), cexts, extra, &h)); err != nil {
 		return nil, err
 	}
 	d, err := wrap(phys, uint64(h), families, true)

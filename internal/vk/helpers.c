@@ -11,8 +11,17 @@ _Static_assert(sizeof(vkdep_submit_desc) == 16, "vkdep_submit_desc layout");
 static VKAPI_ATTR VkBool32 VKAPI_CALL debug_cb(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                                VkDebugUtilsMessageTypeFlagsEXT types,
                                                const VkDebugUtilsMessengerCallbackDataEXT *data, void *user) {
+	/* The objects let Go route the message to the device it concerns: one instance serves
+	 * every device opened with the same configuration (shared.go). */
+	int32_t ot[8];
+	uint64_t oh[8];
+	uint32_t n = data->objectCount < 8 ? data->objectCount : 8;
+	for (uint32_t i = 0; i < n; i++) {
+		ot[i] = (int32_t)data->pObjects[i].objectType;
+		oh[i] = data->pObjects[i].objectHandle;
+	}
 	vkdepDebugMessage((uintptr_t)user, (int)severity, (int)types, (char *)data->pMessageIdName,
-	                  (char *)data->pMessage);
+	                  (char *)data->pMessage, (int)n, ot, oh);
 	return VK_FALSE;
 }
 
@@ -201,7 +210,8 @@ void vkdep_physical_info(uint64_t phys, vkdep_phys_info *out) {
 }
 
 VkResult vkdep_create_device(uint64_t phys, uint32_t family_count, const uint32_t *families, const uint32_t *counts,
-                             int core_sync2, uint32_t ext_count, const char *const *exts, uint64_t *out) {
+                             int core_sync2, uint32_t ext_count, const char *const *exts, vkdep_features *extra,
+                             uint64_t *out) {
 	static const float prio[64] = {0};
 	VkDeviceQueueCreateInfo qci[VKDEP_MAX_FAMILIES];
 	if (family_count > VKDEP_MAX_FAMILIES)
@@ -221,9 +231,20 @@ VkResult vkdep_create_device(uint64_t phys, uint32_t family_count, const uint32_
 	VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
 	                                        .pNext = core_sync2 ? (void *)&f13 : (void *)&s2,
 	                                        .timelineSemaphore = VK_TRUE};
+	void *chain = &f12;
+	if (extra) {
+		// The application's features go into the same blocks as vkdep's: each feature struct may
+		// appear once in the chain (VUID-VkDeviceCreateInfo-sType-unique).
+		extra->f12.timelineSemaphore = VK_TRUE;
+		if (core_sync2)
+			extra->f13.synchronization2 = VK_TRUE;
+		chain = vkdep_features_chain(extra, vkdep_features_used(extra, VKDEP_BLOCK_10),
+		                             vkdep_features_used(extra, VKDEP_BLOCK_11), 1, core_sync2,
+		                             core_sync2 ? NULL : (void *)&s2);
+	}
 	VkDeviceCreateInfo ci = {
 	    .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-	    .pNext = &f12,
+	    .pNext = chain,
 	    .queueCreateInfoCount = family_count,
 	    .pQueueCreateInfos = qci,
 	    .enabledExtensionCount = ext_count,

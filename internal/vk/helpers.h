@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <vulkan/vulkan.h>
+#include "corefeatures.h"
 
 // Device-level entry points used on hot paths, loaded with vkGetDeviceProcAddr so that calls skip
 // the loader trampoline. Lives in C memory.
@@ -72,8 +73,10 @@ int vkdep_layer_present(const char *name);
 uint32_t vkdep_layer_version(const char *name);
 VkResult vkdep_physical_devices(uint64_t instance, uint32_t *count, uint64_t *out);
 void vkdep_physical_info(uint64_t phys, vkdep_phys_info *out);
+// extra, when not NULL, holds further core features to enable (corefeatures.h); it is modified.
 VkResult vkdep_create_device(uint64_t phys, uint32_t family_count, const uint32_t *families, const uint32_t *counts,
-                             int core_sync2, uint32_t ext_count, const char *const *exts, uint64_t *out);
+                             int core_sync2, uint32_t ext_count, const char *const *exts, vkdep_features *extra,
+                             uint64_t *out);
 VkResult vkdep_load_dispatch(uint64_t device, vkdep_dispatch *out);
 
 VkResult vkdep_queue_submit2(const vkdep_dispatch *d, uint64_t queue, uint32_t n, const vkdep_submit_desc *descs,

@@ -63,6 +63,13 @@ type Message struct {
 	Type     string // "validation", "performance" or "general"
 	ID       string // the VUID or message id name
 	Text     string
+	Objects  []Object // the objects the message concerns, as the layer lists them (at most 8)
+}
+
+// Object is one object a validation message concerns: its VkObjectType and handle.
+type Object struct {
+	Type   int32
+	Handle uint64
 }
 
 // InstanceConfig says how to create an instance.
@@ -146,8 +153,15 @@ func (i *InstanceObj) Destroy() {
 }
 
 //export vkdepDebugMessage
-func vkdepDebugMessage(user C.uintptr_t, severity, types C.int, id, msg *C.char) {
+func vkdepDebugMessage(user C.uintptr_t, severity, types C.int, id, msg *C.char, n C.int, ot *C.int32_t, oh *C.uint64_t) {
 	m := Message{Severity: "warning", Type: "general", ID: C.GoString(id), Text: C.GoString(msg)}
+	if n > 0 {
+		typ, h := unsafe.Slice(ot, int(n)), unsafe.Slice(oh, int(n))
+		m.Objects = make([]Object, n)
+		for i := range m.Objects {
+			m.Objects[i] = Object{Type: int32(typ[i]), Handle: uint64(h[i])}
+		}
+	}
 	if severity&C.VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT != 0 {
 		m.Severity = "error"
 	}

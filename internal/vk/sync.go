@@ -1,9 +1,10 @@
 package vk
 
 /*
-#cgo noescape vkdep_queue_submit2
-#cgo noescape vkdep_wait_semaphores
-#cgo noescape vkdep_semaphore_counter
+// No cgo noescape directive here: with validation on, the debug messenger calls back into Go
+// during vkQueueSubmit2, vkWaitSemaphores and vkGetSemaphoreCounterValue, and a callback can grow
+// and move the calling goroutine's stack under a pointer C still holds. The slices passed are
+// heap-allocated and reused by the callers, so escaping costs nothing per call.
 #include "helpers.h"
 #include "objects.h"
 
@@ -21,7 +22,11 @@ static void vkdep_sync2_constants(uint64_t *out) {
 */
 import "C"
 
-import "unsafe"
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+)
 
 // Semaphore is a VkSemaphore, binary or timeline.
 type Semaphore uint64
@@ -125,10 +130,33 @@ func (d *Device) Submit(q Queue, descs []SubmitDesc, ops []SemOp, cmds []Command
 	return result(C.vkdep_queue_submit2(d.disp, C.uint64_t(q), C.uint32_t(len(descs)), pd, po, pc, 0))
 }
 
-// Wait is vkWaitSemaphores over sems[i] >= values[i], all of them or (any) one of them, for at most
-// timeout nanoseconds. It returns nil, Timeout, or an error. When counters is not nil (same length
-// as sems) it also reads the counters of sems[first:] after the wait, in the same cgo crossing.
-func (d *Device) Wait(any bool, sems []Semaphore, values []uint64, timeout uint64, first int, counters []uint64) error {
+// WaitAll is vkWaitSemaphores over sems[i] >= values[i], all of them, for at most timeout
+// nanoseconds. It returns nil, Timeout, or an error; values must be as long as sems.
+func (d *Device) WaitAll(sems []Semaphore, values []uint64, timeout uint64) error {
+	if len(values) != len(sems) {
+		return fmt.Errorf("vk: WaitAll of %d semaphores with %d values: %w", len(sems), len(values), ErrInvalidArgs)
+	}
+	return d.wait(false, sems, values, timeout, 0, nil)
+}
+
+// WaitAny is vkWaitSemaphores until one of sems[i] >= values[i], for at most timeout nanoseconds.
+// It returns nil, Timeout, or an error. When counters is not nil it also reads the counters of
+// sems[first:] into counters[first:] after the wait, in the same cgo crossing. values, and
+// counters when given, must be as long as sems, and first within it: C would otherwise read or
+// write past them.
+func (d *Device) WaitAny(sems []Semaphore, values []uint64, timeout uint64, first int, counters []uint64) error {
+	switch {
+	case len(values) != len(sems):
+		return fmt.Errorf("vk: WaitAny of %d semaphores with %d values: %w", len(sems), len(values), ErrInvalidArgs)
+	case counters != nil && len(counters) != len(sems):
+		return fmt.Errorf("vk: WaitAny of %d semaphores with %d counters: %w", len(sems), len(counters), ErrInvalidArgs)
+	case first < 0 || first > len(sems):
+		return fmt.Errorf("vk: WaitAny: first counter %d out of range for %d semaphores: %w", first, len(sems), ErrInvalidArgs)
+	}
+	return d.wait(true, sems, values, timeout, first, counters)
+}
+
+func (d *Device) wait(any bool, sems []Semaphore, values []uint64, timeout uint64, first int, counters []uint64) error {
 	if len(sems) == 0 {
 		return nil
 	}
@@ -161,3 +189,7 @@ func (d *Device) Counter(s Semaphore) (uint64, error) {
 	err := result(C.vkdep_semaphore_counter(d.disp, C.uint64_t(s), &v))
 	return uint64(v), err
 }
+
+// ErrInvalidArgs is returned for arguments that do not fit together (slice lengths), before any
+// Vulkan call is made.
+var ErrInvalidArgs = errors.New("vk: invalid arguments")

@@ -68,6 +68,15 @@ func OpenWith(t testing.TB, opts vkdep.Options) (*vkdep.Device, *Messages) {
 	return d, msgs
 }
 
+// OpenKept opens the default device with validation on, like Open, but registers no cleanup: the
+// caller keeps it beyond the test (a test binary's shared device) and closes it. Validation
+// messages go to the returned collector.
+func OpenKept(t testing.TB) (*vkdep.Device, *Messages) {
+	t.Helper()
+	msgs := &Messages{}
+	return open(t, vkdep.Options{Validate: true, OnValidation: msgs.Add}), msgs
+}
+
 // OpenBench opens the default device without validation, for benchmarks: the layer's cost
 // (~7 µs per submit on lavapipe) would swamp what they measure.
 func OpenBench(b *testing.B) *vkdep.Device {

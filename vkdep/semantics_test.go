@@ -611,6 +611,10 @@ func TestSemantics(t *testing.T) {
 		outcome := func(bypass bool) ([]uint32, []string) {
 			r := newRig(t)
 			q := r.queue(vkdep.QueueOptions{Name: "p2", Bypass: bypass})
+			// Another queue on its VkQueue: the host point is held on the CPU, so whether the
+			// failed point's job runs does not depend on when it was submitted (on a VkQueue
+			// of its own it would wait on the GPU and run, failing with ErrDependency: D5, D7).
+			r.queue(vkdep.QueueOptions{Name: "p2 beside", With: q})
 			h, _ := r.d.NewHostTimeline("p2")
 			var fs []vkdep.Fence
 			for i := range uint32(12) {

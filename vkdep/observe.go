@@ -36,7 +36,7 @@ func stamp(ns int64) time.Time {
 type JobRecord struct {
 	Queue   string // the queue's name
 	QueueID uint64 // unique among the device's queues, for telling apart queues of one name
-	VkQueue int    // which VkQueue it submits to: 1 + its index in Device.VkQueues
+	VkQueue int    // the VkQueue its submit went to (1 + its index in Device.VkQueues); 0 if none
 	Value   uint64 // the job's value on the queue's timeline
 	Cost    int
 

@@ -153,7 +153,20 @@ func (d *Device) pickVkQueue(opts QueueOptions) (*hwQueue, error) {
 		return nil, fmt.Errorf("%w: VkQueue %d is held by an Exclusive queue", ErrNoVkQueue, h.pos+1)
 	}
 	h.users.Add(1)
+	if opts.Exclusive {
+		p.excl[h.pos]++ // before the lock is let go: no other pick may land there meanwhile
+	}
 	return h, nil
+}
+
+// unpick undoes pickVkQueue for a queue that could not be created.
+func (d *Device) unpick(h *hwQueue, opts QueueOptions) {
+	if opts.Exclusive {
+		d.place.mu.Lock()
+		d.place.excl[h.pos]--
+		d.place.mu.Unlock()
+	}
+	h.release()
 }
 
 // placed records a new queue (NewQueue, after pickVkQueue).
@@ -164,9 +177,6 @@ func (d *Device) placed(q *Queue) {
 	q.place.excl = q.opts.Exclusive
 	p.mu.Lock()
 	p.queues = append(p.queues, q)
-	if q.place.excl {
-		p.excl[q.hw.pos]++
-	}
 	p.mu.Unlock()
 }
 

@@ -164,12 +164,12 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	}
 	slot, err := d.abort.take()
 	if err != nil {
-		hw.release()
+		d.unpick(hw, opts)
 		return nil, err
 	}
 	sem, err := d.createTimeline()
 	if err != nil {
-		hw.release()
+		d.unpick(hw, opts)
 		d.abort.put(slot)
 		return nil, d.vkErr("vkCreateSemaphore", err)
 	}
@@ -198,7 +198,7 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	q.recheckFn = func(error) { d.waiter.post(q.recheckTask) }
 	if !d.register(&q.tl, q.deviceGone, true) {
 		d.destroySemaphore(sem)
-		hw.release()
+		d.unpick(hw, opts)
 		d.abort.put(slot)
 		return nil, d.usable()
 	}

@@ -119,3 +119,74 @@ func TestH4_move_between_jobs(t *testing.T) {
 		t.Fatalf("users after the move: old VkQueue %d, new %d; want 0 and 2", from.users.Load(), producer.hw.users.Load())
 	}
 }
+
+// TestD5_consumer_of_a_host_held_job_is_held: a job waiting GPU-side on a host point (its queue
+// alone on its VkQueue) stalls that VkQueue only. A job of another queue that depends on it is
+// held on the CPU until the host point completes: a GPU-side wait on the held job's value would
+// carry the stall to the consumer's VkQueue. As above, the device gets a second entry for its one
+// VkQueue, so that the two queues are on different VkQueues to vkdep.
+func TestD5_consumer_of_a_host_held_job_is_held(t *testing.T) {
+	var msgs []string
+	d, err := Open(Options{Validate: true, OnValidation: func(m ValidationMessage) { msgs = append(msgs, m.String()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := d.hw[0]
+	twin := &hwQueue{family: first.family, index: first.index, flags: first.flags, handle: first.handle, pos: len(d.hw)}
+	twin.mu.app = &first.mu
+	d.hw = append(d.hw, twin)
+	h, err := d.NewHostTimeline("upload")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if t.Failed() {
+			_ = h.Signal(1 << 20)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := d.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		for _, m := range msgs {
+			t.Errorf("validation: %s", m)
+		}
+	}()
+	producer, err := d.NewQueue(QueueOptions{Name: "producer", Exclusive: true, Bypass: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumer, err := d.NewQueue(QueueOptions{Name: "consumer", Bypass: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if producer.hw == consumer.hw {
+		t.Fatal("both queues on one VkQueue entry")
+	}
+	p := producer.NewJob()
+	p.AddDependency(h.Point(1))
+	pf, err := producer.Submit(p)
+	if err != nil || !pf.Submitted() {
+		t.Fatalf("producer: %v, submitted %v: want it submitted at once (D5)", err, pf.Submitted())
+	}
+	c := consumer.NewJob()
+	c.AddDependency(pf)
+	cf, err := consumer.Submit(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.Submitted() {
+		t.Fatal("the consumer of a job held GPU-side by a host point was submitted: the stall would spread to its VkQueue")
+	}
+	if err := h.Signal(1); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := cf.Wait(ctx); err != nil {
+		t.Fatalf("consumer: %v", err)
+	}
+	if err := pf.Err(); err != nil {
+		t.Fatal(err)
+	}
+}

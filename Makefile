@@ -46,8 +46,15 @@ staticcheck:
 
 # CI (set by the CI runner) makes a missing Vulkan device a failure in every test; the suite
 # always runs with the Khronos validation layer and fails on any message.
+# The core behaviour tests also run under each completion waiter (VKDEP_WAITER, F3) and each way
+# of ordering a queue on the GPU (VKDEP_ORDER, D3) forced: Open picks both per driver, so the
+# default run alone would only ever test one of each.
+CORETESTS := TestSemantics|TestClose|TestHostTimeline|TestFaults|TestWrap|TestExternalSemaphore|TestSkippedJob|TestWaitSubmitted|TestF3
+
 gotest:
 	VKDEP_VALIDATE=1 $(GO) test -race -short -count=1 -timeout 30m ./...
+	VKDEP_VALIDATE=1 VKDEP_WAITER=any VKDEP_ORDER=submission $(GO) test -race -short -count=1 -timeout 30m -run '$(CORETESTS)' ./vkdep/
+	VKDEP_VALIDATE=1 VKDEP_WAITER=single VKDEP_ORDER=semaphore $(GO) test -race -short -count=1 -timeout 30m -run '$(CORETESTS)' ./vkdep/
 
 schedules:
 	VKDEP_VALIDATE=1 VKDEP_SCHEDULES=1000 $(GO) test -count=1 -timeout 30m -run 'TestSchedules' -v ./vkdep/ | grep -E '^(---|ok|FAIL|PASS)|schedules in|seed'

@@ -31,7 +31,7 @@ for pkg in $("$GO" list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{
 	rel=$(realpath --relative-to=. "$("$GO" list -f '{{.Dir}}' "$pkg")")
 	mkdir -p "$B/tree/$rel"
 	[ -d "$rel/testdata" ] && cp -r "$rel/testdata" "$B/tree/$rel/"
-	if compgen -G "$rel/*.spv" >/dev/null; then cp "$rel"/*.spv "$rel"/*.comp "$B/tree/$rel/"; fi
+	if compgen -G "$rel/*.spv" >/dev/null; then cp "$rel"/*.spv "$rel"/*.comp "$rel"/*.glsl "$B/tree/$rel/"; fi
 done
 "$GO" test -c -race "${ld[@]}" -o "$B/bin/vkdep.race.test" ./vkdep
 

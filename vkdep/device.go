@@ -201,6 +201,7 @@ type Device struct {
 	place       placer // placement.go (H4)
 	waiter      *waiter
 	abort       *abortWords
+	order       *submitOrder // how queue order reaches the GPU (D3, order.go)
 
 	mu        sync.Mutex
 	state     devState
@@ -523,7 +524,8 @@ func newDevice(dev *vk.Device, info DeviceInfo, hw []*hwQueue, log *slog.Logger)
 	}
 	d.waiter = w
 	d.abort = abort
-	log.Debug("vkdep: device open", "device", info.String())
+	d.order = newSubmitOrder(dev, hw)
+	log.Debug("vkdep: device open", "device", info.String(), "waiter", w.kind(), "queue_order", d.order.name())
 	return d, nil
 }
 
@@ -718,6 +720,7 @@ func (d *Device) Close(ctx context.Context) error {
 	d.vk.DestroySemaphore(d.waiter.wake)
 	d.vk.DestroySemaphore(d.waiter.idle)
 	d.vk.DestroyBuffer(d.abort.buf)
+	d.order.destroy(d.vk)
 	d.vk.Destroy()
 	if d.inst != nil {
 		if d.listener != nil {

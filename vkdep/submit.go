@@ -256,8 +256,9 @@ func (q *Queue) flush(inCaller bool) {
 	}
 	q.descs, q.ops, q.cmds = q.descs[:0], q.ops[:0], q.cmds[:0]
 	sem := q.tl.sem
-	self := func(v uint64) uint32 {
-		if v <= 1 {
+	ord := q.dev.order // D3 by semaphore wait or by submission order (order.go)
+	self := func(v uint64, hasCmds bool) uint32 {
+		if v <= 1 || (ord.bySubmission && !hasCmds) {
 			return 0
 		}
 		q.ops = append(q.ops, vk.SemOp{Semaphore: sem, Value: v - 1, Stage: vk.StageAllCommands})
@@ -276,15 +277,20 @@ func (q *Queue) flush(inCaller bool) {
 			for !j.external() && k+1 < len(q.batch) && q.batch[k+1].skip && !q.batch[k+1].external() {
 				k++
 			}
-			waits := self(j.value)
+			waits := self(j.value, false) + uint32(len(j.waits))
+			var cmds uint32
+			if ord.bySubmission && waits > 0 {
+				q.cmds = append(q.cmds, ord.barrierFor(q.hw.family))
+				cmds = 1
+			}
 			q.ops = append(q.ops, j.waits...)
 			q.ops = append(q.ops, vk.SemOp{Semaphore: sem, Value: q.batch[k].value, Stage: vk.StageAllCommands})
 			q.ops = append(q.ops, j.signals...)
-			q.descs = append(q.descs, vk.SubmitDesc{Waits: waits + uint32(len(j.waits)), Signals: 1 + uint32(len(j.signals))})
+			q.descs = append(q.descs, vk.SubmitDesc{Waits: waits, Cmds: cmds, Signals: 1 + uint32(len(j.signals))})
 			i = k + 1
 			continue
 		}
-		waits := self(j.value)
+		waits := self(j.value, len(j.cmds) > 0)
 		for _, f := range j.deps {
 			if f.Completed() {
 				continue
@@ -303,10 +309,15 @@ func (q *Queue) flush(inCaller bool) {
 		}
 		q.ops = append(q.ops, j.waits...)
 		waits += uint32(len(j.waits))
+		cmds := uint32(len(j.cmds))
+		if ord.bySubmission && cmds == 0 && waits > 0 {
+			q.cmds = append(q.cmds, ord.barrierFor(q.hw.family))
+			cmds++
+		}
 		q.cmds = append(q.cmds, j.cmds...)
 		q.ops = append(q.ops, vk.SemOp{Semaphore: sem, Value: j.value, Stage: vk.StageAllCommands})
 		q.ops = append(q.ops, j.signals...)
-		q.descs = append(q.descs, vk.SubmitDesc{Waits: waits, Cmds: uint32(len(j.cmds)), Signals: 1 + uint32(len(j.signals))})
+		q.descs = append(q.descs, vk.SubmitDesc{Waits: waits, Cmds: cmds, Signals: 1 + uint32(len(j.signals))})
 		ran++
 		i++
 	}
@@ -360,6 +371,7 @@ func (q *Queue) flush(inCaller bool) {
 		// failed submit the values are reached on the CPU, never on the semaphore.
 		q.submitted.Store(last)
 		q.notifySubmitted(last)
+		q.dev.waiter.submitted(&q.tl, q.descs, q.ops) // a parked watch thread of the single waiter waits again (F3)
 	}
 	q.updateDeadlineLocked()
 }

@@ -26,6 +26,10 @@ type waiter struct {
 	idle vk.Semaphore
 	// onLost is called (on this goroutine) when the wait reports a lost device.
 	onLost func(where string, err error)
+	// single, when set, replaces the wait-any with one blocked thread per watched timeline,
+	// for drivers whose wait-any spins (F3, waiter_single.go); wake-ups then go through nudge.
+	single   *singleWait
+	anySpins bool // Open measured that the driver's wait-any spins
 
 	mu       sync.Mutex
 	watched  []*timeline
@@ -67,6 +71,13 @@ func newWaiter(dev *vk.Device, onLost func(string, error)) (*waiter, error) {
 		return nil, err
 	}
 	w := &waiter{dev: dev, wake: wake, idle: idle, wakeAt: 1, onLost: onLost, stopped: make(chan struct{}), nudge: make(chan struct{}, 1)}
+	var single bool
+	single, w.anySpins = chooseSingle(dev)
+	if single {
+		w.single = &singleWait{}
+		go w.runSingle()
+		return w, nil
+	}
 	go w.run()
 	return w, nil
 }
@@ -76,6 +87,9 @@ func newWaiter(dev *vk.Device, onLost func(string, error)) (*waiter, error) {
 func (w *waiter) watch(t *timeline) {
 	w.mu.Lock()
 	w.watched = append(w.watched, t)
+	if w.single != nil {
+		w.watchSingleLocked(t)
+	}
 	w.kickLocked()
 	w.mu.Unlock()
 }
@@ -84,6 +98,10 @@ func (w *waiter) watch(t *timeline) {
 // done runs on the completion goroutine once that is true, so it may destroy the semaphore.
 func (w *waiter) unwatch(t *timeline, done func()) {
 	w.post(func() {
+		if w.single != nil {
+			w.unwatchSingle(t, done)
+			return
+		}
 		w.mu.Lock()
 		for i, x := range w.watched {
 			if x == t {
@@ -148,7 +166,7 @@ func (w *waiter) kick() {
 // which is above the wake timeline's counter (VUID-VkSemaphoreSignalInfo-value-03258) because
 // only this path signals it.
 func (w *waiter) kickLocked() {
-	if w.lost {
+	if w.lost || w.single != nil {
 		select {
 		case w.nudge <- struct{}{}:
 		default:

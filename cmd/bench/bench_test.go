@@ -85,7 +85,7 @@ func TestQuickSuite(t *testing.T) {
 	}
 	workloadOf := map[string]string{ // figure workloads that belong to a suite workload
 		"submit": "submit", "round-trip": "submit", "burst64": "queue", "chain": "chain", "pipeline": "pipeline",
-		"host-signal": "responsiveness", "kill-10k": "responsiveness", "timeout": "responsiveness",
+		"host-signal": "responsiveness", "kill-10k": "responsiveness", "timeout": "responsiveness", "idle": "idle",
 	}
 	seen := map[string]bool{}
 	for _, f := range rep.Figures {
@@ -96,6 +96,9 @@ func TestQuickSuite(t *testing.T) {
 		seen[w] = true
 		if f.Variant == "" || f.Jobs <= 0 || f.NsPerJob <= 0 || f.JobsPerSec <= 0 {
 			t.Errorf("incomplete figure %+v", f)
+		}
+		if (f.Workload == "idle") != (f.CPUPercent != nil) || (f.CPUPercent != nil && *f.CPUPercent < 0) {
+			t.Errorf("figure %s/%s: CPU share %v", f.Workload, f.Variant, f.CPUPercent)
 		}
 		if (f.Ratio != 0) != (f.RelativeTo != "") {
 			t.Errorf("figure %s/%s: ratio %v relative to %q", f.Workload, f.Variant, f.Ratio, f.RelativeTo)

@@ -4,7 +4,7 @@
 //
 //	go run ./cmd/bench [-device SEL] [-quick] [-workload NAME] [-validate] [-format table|gobench] [-json FILE] [-svg FILE]
 //
-// Workloads: submit and queue (empty jobs: the submission paths), chain (tiny dependent
+// Workloads: idle (the CPU an open device with no work uses, % of a core, F3), submit and queue (empty jobs: the submission paths), chain (tiny dependent
 // dispatches alternating between two queues), pipeline (upload → SAXPY → reduction and prefix
 // sum on three queues with a DAG of dependencies → readback) and responsiveness (host signal →
 // dependent job, Kill of 10,000 queued jobs, deadline → OnTimeout). Every workload that
@@ -36,7 +36,8 @@ type row struct {
 	elapsed           time.Duration
 	ratioTo           []string // variants of the same workload this row is compared with
 	p50, p99          time.Duration
-	vkqs              string // the VkQueues it used: "VkQueue 1", "VkQueues 1+2"
+	vkqs              string  // the VkQueues it used: "VkQueue 1", "VkQueues 1+2"
+	cpuPercent        float64 // idle rows: CPU used over elapsed, % of one core
 }
 
 func (r row) nsPerJob() float64 { return float64(r.elapsed.Nanoseconds()) / float64(r.jobs) }
@@ -69,6 +70,7 @@ type workload struct {
 }
 
 var workloads = []workload{
+	{"idle", runIdle}, // first: no queue of another workload open yet
 	{"submit", runSubmit},
 	{"queue", runQueue},
 	{"chain", runChain},

@@ -48,6 +48,9 @@ func printTable(w io.Writer, info vkdep.DeviceInfo, date time.Time, rows []row) 
 		if r.p50 > 0 || r.p99 > 0 {
 			p50, p99 = r.p50.Round(time.Microsecond/10).String(), r.p99.Round(time.Microsecond/10).String()
 		}
+		if r.workload == "idle" {
+			rs = append(rs, fmt.Sprintf("%.1f %% of a core over %v", r.cpuPercent, r.elapsed.Round(time.Millisecond)))
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.0f\t%.0f\t%s\t%s\t%s\t\n", r.workload, r.variant, strings.TrimPrefix(strings.TrimPrefix(r.vkqs, "VkQueues "), "VkQueue "), r.jobs, r.jobsPerSec(),
 			r.nsPerJob(), p50, p99, strings.Join(rs, ", "))
 	}
@@ -75,6 +78,9 @@ func printGobench(w io.Writer, info vkdep.DeviceInfo, date time.Time, rows []row
 		if r.p50 > 0 || r.p99 > 0 {
 			fmt.Fprintf(w, "\t%d p50-ns\t%d p99-ns", r.p50.Nanoseconds(), r.p99.Nanoseconds())
 		}
+		if r.workload == "idle" {
+			fmt.Fprintf(w, "\t%.2f %%-core", r.cpuPercent)
+		}
 		for _, x := range ratios(r, rows) {
 			fmt.Fprintf(w, "\t%.4f x-vs-%s", x.Ratio, strings.Map(func(c rune) rune {
 				if unicode.IsSpace(c) {
@@ -101,6 +107,8 @@ type jsonFigure struct {
 	P50Ns      int64   `json:"p50_ns,omitempty"`
 	P99Ns      int64   `json:"p99_ns,omitempty"`
 	VkQueues   string  `json:"vkqueues,omitempty"` // which VkQueues it used: "VkQueues 1+2"
+	// CPUPercent is an idle row's figure: CPU used by the idle device, % of one core (F3).
+	CPUPercent *float64 `json:"cpu_percent,omitempty"`
 }
 
 type jsonReport struct {
@@ -124,6 +132,9 @@ func writeJSON(path string, info vkdep.DeviceInfo, date time.Time, c config, row
 			JobsPerSec: r.jobsPerSec(), Ratios: ratios(r, rows), P50Ns: r.p50.Nanoseconds(), P99Ns: r.p99.Nanoseconds(), VkQueues: r.vkqs}
 		if len(f.Ratios) > 0 {
 			f.Ratio, f.RelativeTo = f.Ratios[0].Ratio, f.Ratios[0].RelativeTo
+		}
+		if r.workload == "idle" {
+			f.CPUPercent = &r.cpuPercent
 		}
 		rep.Figures = append(rep.Figures, f)
 	}

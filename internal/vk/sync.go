@@ -139,6 +139,17 @@ func (d *Device) WaitAll(sems []Semaphore, values []uint64, timeout uint64) erro
 	return d.wait(false, sems, values, timeout, 0, nil)
 }
 
+// WaitAllRead is WaitAll that also reads every counter into counters after the wait, in the same
+// cgo crossing (a watch thread of the single-semaphore waiter: one crossing per completion).
+// values and counters must be as long as sems.
+func (d *Device) WaitAllRead(sems []Semaphore, values []uint64, timeout uint64, counters []uint64) error {
+	if len(values) != len(sems) || len(counters) != len(sems) {
+		return fmt.Errorf("vk: WaitAllRead of %d semaphores with %d values and %d counters: %w",
+			len(sems), len(values), len(counters), ErrInvalidArgs)
+	}
+	return d.wait(false, sems, values, timeout, 0, counters)
+}
+
 // WaitAny is vkWaitSemaphores until one of sems[i] >= values[i], for at most timeout nanoseconds.
 // It returns nil, Timeout, or an error. When counters is not nil it also reads the counters of
 // sems[first:] into counters[first:] after the wait, in the same cgo crossing. values, and

@@ -26,6 +26,7 @@ type HostTimeline struct {
 	pending   []hostFail // failures signalled but not yet seen by the completion goroutine
 	closed    error      // ErrDeviceClosed or a lost-device error once the timeline is dead
 	gpuMax    uint64     // highest value handed to a GPU-side wait (hostwait.go, D5)
+	gpuWaits  []uint64   // values above signalled handed to GPU-side waits, ascending (stepTo)
 }
 
 type hostFail struct {
@@ -94,13 +95,12 @@ func (h *HostTimeline) signal(v uint64, err error) error {
 		// Recorded before the semaphore moves, so the completion goroutine finds it (O4).
 		h.pending = append(h.pending, hostFail{from: h.signalled, value: v, err: err})
 	}
-	if serr := h.tl.dev.vk.Signal(h.tl.sem, v); serr != nil {
+	if serr := h.stepTo(v); serr != nil {
 		if err != nil {
 			h.pending = h.pending[:len(h.pending)-1]
 		}
 		return h.tl.dev.vkErr("vkSignalSemaphore", serr)
 	}
-	h.signalled = v
 	// The completion goroutine learns of the signal from here, not by reading the semaphore:
 	// validation layers before 1.3.296 lose track of a timeline whose counter is read on one
 	// thread while a host signal of it is still being recorded on another, and report a false
@@ -152,9 +152,8 @@ func (h *HostTimeline) kill(err error) {
 			target = max(target, signalled+step)
 		}
 	}
-	if target > h.signalled && h.tl.dev.vk.Signal(h.tl.sem, target) == nil {
-		// On a lost device it may fail: nothing runs there any more.
-		h.signalled = target
+	if target > h.signalled {
+		_ = h.stepTo(target) // on a lost device it may fail: nothing runs there any more
 	}
 	h.mu.Unlock()
 	h.reached(signalled)

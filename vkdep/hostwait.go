@@ -195,5 +195,37 @@ func (h *HostTimeline) handWait(v uint64) bool {
 		return false
 	}
 	h.gpuMax = max(h.gpuMax, v)
+	if v > h.signalled {
+		i, found := slices.BinarySearch(h.gpuWaits, v)
+		if !found {
+			h.gpuWaits = slices.Insert(h.gpuWaits, i, v)
+		}
+	}
 	return true
+}
+
+// stepTo host-signals the semaphore up to v, stopping first at every value between that a
+// GPU-side wait was handed, in ascending order. One signal straight to v would do for Vulkan; the
+// steps are for validation layers before 1.3.296 (Debian 12 ships 1.3.239), whose state tracker
+// retires a host signal by erasing the semaphore's earliest pending timepoint rather than the
+// signalled one: signalling past a value a queue waits on leaves the signal recorded as pending,
+// and the next host signal is reported as VUID-VkSemaphoreSignalInfo-value-03259. Stepping through
+// the waited values keeps the earliest timepoint the one being signalled. The caller holds h.mu.
+func (h *HostTimeline) stepTo(v uint64) error {
+	for len(h.gpuWaits) > 0 && h.gpuWaits[0] <= v {
+		w := h.gpuWaits[0]
+		h.gpuWaits = h.gpuWaits[1:]
+		if w <= h.signalled || w == v {
+			continue
+		}
+		if err := h.tl.dev.vk.Signal(h.tl.sem, w); err != nil {
+			return err
+		}
+		h.signalled = w
+	}
+	if err := h.tl.dev.vk.Signal(h.tl.sem, v); err != nil {
+		return err
+	}
+	h.signalled = v
+	return nil
 }

@@ -27,6 +27,7 @@ func processCPU(t *testing.T) time.Duration {
 // with the waiter Open chooses, and with each waiter forced where the driver's wait-any blocks
 // (where it spins, forcing the wait-any waiter would spin by design, so that case only reports).
 func TestF3_idle_device_costs_no_CPU(t *testing.T) {
+	closeShared(t) // the process's CPU must be this test's devices' alone
 	for _, waiter := range []string{"", "single", "any"} {
 		for _, queues := range []int{0, 4} {
 			name := waiter

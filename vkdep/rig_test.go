@@ -110,6 +110,29 @@ func sharedDevice(t *testing.T) *vkdep.Device {
 	return d
 }
 
+// closeShared closes the shared device, if one is open, so that a test measuring the whole
+// process (the idle CPU of F3) sees only its own device: the shared one may have been opened with
+// another waiter (make gotest forces VKDEP_WAITER=any, which spins on lavapipe by design). The
+// next test that asks for it gets a fresh one.
+func closeShared(t *testing.T) {
+	t.Helper()
+	shared.mu.Lock()
+	d, msgs := shared.d, shared.msgs
+	shared.d = nil
+	shared.mu.Unlock()
+	if d == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := d.Close(ctx); err != nil && !errors.Is(err, vkdep.ErrDeviceClosed) {
+		t.Errorf("closing the shared device: %v", err)
+	}
+	for _, m := range msgs.Take() {
+		t.Errorf("validation: %v", m)
+	}
+}
+
 func liveSet(d *vkdep.Device) map[*vkdep.Queue]bool {
 	m := map[*vkdep.Queue]bool{}
 	for _, q := range vkdep.LiveQueues(d) {

@@ -34,7 +34,7 @@ func BenchmarkArbiterAlone(b *testing.B) {
 	for _, m := range []vkdep.Scheduling{vkdep.ScheduleFIFO, vkdep.SchedulePriority} {
 		b.Run(m.String(), func(b *testing.B) {
 			d := openSched(b, vkdep.Options{Scheduling: m})
-			q := benchQueue(b, d, vkdep.QueueOptions{Name: "alone", Credits: benchCredits, Bypass: true, VkQueue: 1})
+			q := benchQueue(b, d, vkdep.QueueOptions{Name: "alone", Credits: benchCredits, Bypass: true, VkQueueIndex: 1})
 			streamJobs(b, []*vkdep.Queue{q})
 			reportStats(b, q.Stats())
 		})
@@ -50,8 +50,8 @@ func BenchmarkDriverDepth(b *testing.B) {
 		b.Run(fmt.Sprintf("depth=%d", depth), func(b *testing.B) {
 			d := openSched(b, vkdep.Options{DriverDepth: depth, DriverBudget: time.Hour})
 			qs := []*vkdep.Queue{
-				benchQueue(b, d, vkdep.QueueOptions{Name: "a", Credits: benchCredits, Bypass: true, VkQueue: 1}),
-				benchQueue(b, d, vkdep.QueueOptions{Name: "b", Credits: benchCredits, Bypass: true, VkQueue: 1}),
+				benchQueue(b, d, vkdep.QueueOptions{Name: "a", Credits: benchCredits, Bypass: true, VkQueueIndex: 1}),
+				benchQueue(b, d, vkdep.QueueOptions{Name: "b", Credits: benchCredits, Bypass: true, VkQueueIndex: 1}),
 			}
 			streamJobs(b, qs)
 		})
@@ -59,8 +59,8 @@ func BenchmarkDriverDepth(b *testing.B) {
 	b.Run("fifo", func(b *testing.B) {
 		d := openSched(b, vkdep.Options{Scheduling: vkdep.ScheduleFIFO})
 		qs := []*vkdep.Queue{
-			benchQueue(b, d, vkdep.QueueOptions{Name: "a", Credits: benchCredits, Bypass: true, VkQueue: 1}),
-			benchQueue(b, d, vkdep.QueueOptions{Name: "b", Credits: benchCredits, Bypass: true, VkQueue: 1}),
+			benchQueue(b, d, vkdep.QueueOptions{Name: "a", Credits: benchCredits, Bypass: true, VkQueueIndex: 1}),
+			benchQueue(b, d, vkdep.QueueOptions{Name: "b", Credits: benchCredits, Bypass: true, VkQueueIndex: 1}),
 		}
 		streamJobs(b, qs)
 	})

@@ -26,7 +26,7 @@ func newSchedRig(t *testing.T) *rig {
 // order), and returns the function that releases it.
 func (r *rig) blockVkQueue(prio vkdep.Priority) (release func()) {
 	r.t.Helper()
-	g := r.queue(vkdep.QueueOptions{Name: "blocker", VkQueue: 1, Priority: prio})
+	g := r.queue(vkdep.QueueOptions{Name: "blocker", VkQueueIndex: 1, Priority: prio})
 	gate, rel, _ := r.gateJob(g, 64)
 	f, err := g.Submit(gate) // not tracked: check counts the rig's own jobs' release hooks
 	if err != nil {
@@ -67,8 +67,8 @@ func TestHardwareScheduling(t *testing.T) {
 	t.Run("H1_higher_priority_submitted_first", func(t *testing.T) {
 		r := newSchedRig(t)
 		release := r.blockVkQueue(vkdep.PriorityNormal)
-		low := r.queue(vkdep.QueueOptions{Name: "low", VkQueue: 1, Priority: vkdep.PriorityLow})
-		high := r.queue(vkdep.QueueOptions{Name: "high", VkQueue: 1, Priority: vkdep.PriorityHigh, Bypass: true})
+		low := r.queue(vkdep.QueueOptions{Name: "low", VkQueueIndex: 1, Priority: vkdep.PriorityLow})
+		high := r.queue(vkdep.QueueOptions{Name: "high", VkQueueIndex: 1, Priority: vkdep.PriorityHigh, Bypass: true})
 		r.flood(low, 100, 30)
 		eventually(t, "low's turns taken", func() bool { return low.Stats().InFlight > 0 })
 		r.flood(high, 200, 10)
@@ -100,8 +100,8 @@ func TestHardwareScheduling(t *testing.T) {
 		// each freed turn goes to the higher priority.
 		r := newSchedRig(t)
 		release := r.blockVkQueue(vkdep.PriorityRealtime)
-		low := r.queue(vkdep.QueueOptions{Name: "low", VkQueue: 1, Priority: vkdep.PriorityLow})
-		normal := r.queue(vkdep.QueueOptions{Name: "normal", VkQueue: 1})
+		low := r.queue(vkdep.QueueOptions{Name: "low", VkQueueIndex: 1, Priority: vkdep.PriorityLow})
+		normal := r.queue(vkdep.QueueOptions{Name: "normal", VkQueueIndex: 1})
 		r.flood(low, 100, 20)
 		eventually(t, "low's turns taken", func() bool { return low.Stats().InFlight > 0 })
 		r.flood(normal, 200, 10)
@@ -117,7 +117,7 @@ func TestHardwareScheduling(t *testing.T) {
 	t.Run("H2_driver_depth_bounds_shared_vkqueue", func(t *testing.T) {
 		r := newSchedRig(t)
 		release := r.blockVkQueue(vkdep.PriorityRealtime)
-		q := r.queue(vkdep.QueueOptions{Name: "flood", VkQueue: 1})
+		q := r.queue(vkdep.QueueOptions{Name: "flood", VkQueueIndex: 1})
 		r.flood(q, 100, 30)
 		eventually(t, "the flood's turns taken", func() bool { return q.Stats().InFlight > 0 })
 		// The flood gets the bound's turns and no more, however long it waits (the blocker is
@@ -141,7 +141,7 @@ func TestHardwareScheduling(t *testing.T) {
 
 	t.Run("H2_queue_alone_on_its_vkqueue_is_not_bounded", func(t *testing.T) {
 		r := newSchedRig(t)
-		q := r.queue(vkdep.QueueOptions{Name: "alone", VkQueue: 1})
+		q := r.queue(vkdep.QueueOptions{Name: "alone", VkQueueIndex: 1})
 		gate, rel, _ := r.gateJob(q, 64)
 		if _, err := q.Submit(gate); err != nil {
 			t.Fatal(err)
@@ -156,8 +156,8 @@ func TestHardwareScheduling(t *testing.T) {
 		// A budget below any job's estimated GPU time: one job in the driver at a time.
 		d, _ := vktest.OpenWith(t, vkdep.Options{DriverBudget: time.Nanosecond})
 		r := newRigOn(t, d)
-		q := r.queue(vkdep.QueueOptions{Name: "flood", VkQueue: 1})
-		r.queue(vkdep.QueueOptions{Name: "idle", VkQueue: 1}) // shared: estimates are kept
+		q := r.queue(vkdep.QueueOptions{Name: "flood", VkQueueIndex: 1})
+		r.queue(vkdep.QueueOptions{Name: "idle", VkQueueIndex: 1}) // shared: estimates are kept
 		for id := range uint32(3) {                           // the queue's jobs get an estimate
 			r.wait(r.submit(q, r.job(q, 90+id)))
 		}
@@ -177,7 +177,7 @@ func TestHardwareScheduling(t *testing.T) {
 		d, _ := vktest.OpenWith(t, vkdep.Options{DriverDepth: 2, DriverBudget: time.Hour})
 		r := newRigOn(t, d)
 		release := r.blockVkQueue(vkdep.PriorityRealtime)
-		q := r.queue(vkdep.QueueOptions{Name: "flood", VkQueue: 1})
+		q := r.queue(vkdep.QueueOptions{Name: "flood", VkQueueIndex: 1})
 		r.flood(q, 100, 10)
 		eventually(t, "the flood's turns taken", func() bool { return q.Stats().InFlight == 2 })
 		if s := q.Stats(); s.InFlight != 2 || s.Pending != 8 {
@@ -190,8 +190,8 @@ func TestHardwareScheduling(t *testing.T) {
 	t.Run("H3_equal_priorities_take_turns", func(t *testing.T) {
 		r := newSchedRig(t)
 		release := r.blockVkQueue(vkdep.PriorityRealtime)
-		a := r.queue(vkdep.QueueOptions{Name: "a", VkQueue: 1})
-		b := r.queue(vkdep.QueueOptions{Name: "b", VkQueue: 1})
+		a := r.queue(vkdep.QueueOptions{Name: "a", VkQueueIndex: 1})
+		b := r.queue(vkdep.QueueOptions{Name: "b", VkQueueIndex: 1})
 		r.flood(a, 100, 30)
 		eventually(t, "a's turns taken", func() bool { return a.Stats().InFlight > 0 })
 		r.flood(b, 200, 30)
@@ -229,11 +229,16 @@ func TestHardwareScheduling(t *testing.T) {
 		// lower priorities: they still get turns (no starvation by strict priority).
 		r := newSchedRig(t)
 		release := r.blockVkQueue(vkdep.PriorityHigh)
-		high := r.queue(vkdep.QueueOptions{Name: "high", VkQueue: 1, Priority: vkdep.PriorityHigh})
+		high := r.queue(vkdep.QueueOptions{Name: "high", VkQueueIndex: 1, Priority: vkdep.PriorityHigh})
 		r.flood(high, 200, 10)
-		low := r.queue(vkdep.QueueOptions{Name: "low", VkQueue: 1, Priority: vkdep.PriorityLow})
+		low := r.queue(vkdep.QueueOptions{Name: "low", VkQueueIndex: 1, Priority: vkdep.PriorityLow})
 		r.flood(low, 100, 10)
-		eventually(t, "low's turns", func() bool { return low.Stats().InFlight == schedDepth })
+		// At least a full bound of turns (in flight, or already done where a loaded machine let
+		// the blocker's gate run out its own budget first).
+		eventually(t, "low's turns", func() bool {
+			s := low.Stats()
+			return s.InFlight+int(s.Completed) >= schedDepth
+		})
 		release()
 		r.check()
 	})
@@ -250,8 +255,8 @@ func TestHardwareScheduling(t *testing.T) {
 		}
 		// Whatever the device allowed, vkdep's own ordering holds (H1) on a shared VkQueue.
 		release := r.blockVkQueue(vkdep.PriorityNormal)
-		low := r.queue(vkdep.QueueOptions{Name: "low", VkQueue: 1, Priority: vkdep.PriorityLow})
-		rt := r.queue(vkdep.QueueOptions{Name: "realtime", VkQueue: 1, Priority: vkdep.PriorityRealtime})
+		low := r.queue(vkdep.QueueOptions{Name: "low", VkQueueIndex: 1, Priority: vkdep.PriorityLow})
+		rt := r.queue(vkdep.QueueOptions{Name: "realtime", VkQueueIndex: 1, Priority: vkdep.PriorityRealtime})
 		r.flood(low, 100, 30)
 		eventually(t, "low's turns taken", func() bool { return low.Stats().InFlight > 0 })
 		r.flood(rt, 200, 5)

@@ -16,10 +16,10 @@ func TestBlame(t *testing.T) {
 		// Three queues on one VkQueue, as on lavapipe. The hung gate reached the GPU first;
 		// the innocents' jobs wait behind it in the driver, and their shorter timeouts expire
 		// first: without T7 they would be banned for the gate's hang.
-		guilty := r.queue(vkdep.QueueOptions{Name: "guilty", VkQueue: 1, JobTimeout: 300 * time.Millisecond})
+		guilty := r.queue(vkdep.QueueOptions{Name: "guilty", VkQueueIndex: 1, JobTimeout: 300 * time.Millisecond})
 		var asked atomic.Int32
 		innocent := func(name string) *vkdep.Queue {
-			return r.queue(vkdep.QueueOptions{Name: name, VkQueue: 1, JobTimeout: 100 * time.Millisecond,
+			return r.queue(vkdep.QueueOptions{Name: name, VkQueueIndex: 1, JobTimeout: 100 * time.Millisecond,
 				OnTimeout: func(vkdep.TimedOut) vkdep.TimeoutAction { asked.Add(1); return vkdep.TimeoutBan }})
 		}
 		i1, i2 := innocent("innocent 1"), innocent("innocent 2")
@@ -65,8 +65,8 @@ func TestBlame(t *testing.T) {
 	t.Run("T7_alone_overdue_is_still_banned", func(t *testing.T) {
 		// Nothing of another queue is older on the GPU: the overdue job is the guilty one.
 		r := newRig(t)
-		q := r.queue(vkdep.QueueOptions{Name: "hung", VkQueue: 1, JobTimeout: 100 * time.Millisecond})
-		other := r.queue(vkdep.QueueOptions{Name: "idle neighbour", VkQueue: 1, JobTimeout: 100 * time.Millisecond})
+		q := r.queue(vkdep.QueueOptions{Name: "hung", VkQueueIndex: 1, JobTimeout: 100 * time.Millisecond})
+		other := r.queue(vkdep.QueueOptions{Name: "idle neighbour", VkQueueIndex: 1, JobTimeout: 100 * time.Millisecond})
 		r.wait(r.submit(other, r.job(other, 1)))
 		gate, _, _ := r.gateJob(q, 2000)
 		gf, _ := q.Submit(gate)

@@ -403,7 +403,7 @@ func TestE1_invalid_options_match_a_sentinel(t *testing.T) {
 	if !errors.Is(err, vkdep.ErrInvalidOptions) {
 		t.Errorf("Wrap with no queues: %v, want ErrInvalidOptions", err)
 	}
-	if _, err := d.NewQueue(vkdep.QueueOptions{VkQueue: 1000}); !errors.Is(err, vkdep.ErrInvalidOptions) {
+	if _, err := d.NewQueue(vkdep.QueueOptions{VkQueueIndex: 1000}); !errors.Is(err, vkdep.ErrInvalidOptions) {
 		t.Errorf("NewQueue on VkQueue 1000: %v, want ErrInvalidOptions", err)
 	}
 	h := newHost(t, d, "fail")

@@ -217,6 +217,7 @@ type Device struct {
 	depth       int32        // H2's bound per shared VkQueue, in jobs
 	budget      int64        // and in estimated GPU time (ns)
 	hangEnded   atomic.Int64 // when a timed-out job last left the GPU (now(); T7, blame.go)
+	place       placer // placement.go (H4)
 	waiter      *waiter
 	abort       *abortWords
 	order       *submitOrder // how queue order reaches the GPU (D3, order.go)
@@ -260,6 +261,8 @@ type hwQueue struct {
 	handle        vk.Queue
 	mu            queueLock
 	users         atomic.Int32 // vkdep queues bound to it
+	pos           int          // index in Device.hw: Device.VkQueues()[pos]
+	gate          hostGate     // hostwait.go: GPU-side host waits on it hold other queues (D5)
 	graves        graves       // finished queues' objects awaiting a later completion (retire.go)
 	arb           arbiter      // which bound queue submits next (H1–H3)
 	raised        bool         // created with a raised global priority (H5)
@@ -291,33 +294,6 @@ func (l *queueLock) Unlock() {
 }
 
 func (h *hwQueue) release() { h.users.Add(-1) }
-
-// pickVkQueue binds a new queue to a VkQueue: the pinned one (1-based), or the least used one
-// that can run compute work, so queues spread over the device's queues.
-func (d *Device) pickVkQueue(pin int) (*hwQueue, error) {
-	if pin > 0 {
-		if pin > len(d.hw) {
-			return nil, fmt.Errorf("%w: QueueOptions.VkQueue %d: the device has %d VkQueues", ErrInvalidOptions, pin, len(d.hw))
-		}
-		h := d.hw[pin-1]
-		h.users.Add(1)
-		return h, nil
-	}
-	var best *hwQueue
-	for _, h := range d.hw {
-		if h.flags&vk.QueueCompute == 0 {
-			continue
-		}
-		if best == nil || h.users.Load() < best.users.Load() {
-			best = h
-		}
-	}
-	if best == nil {
-		return nil, fmt.Errorf("%w: %s has no compute queue", ErrInvalidOptions, d.info.Name)
-	}
-	best.users.Add(1)
-	return best, nil
-}
 
 func (d *Device) addQueue(q *Queue) {
 	d.mu.Lock()
@@ -491,6 +467,7 @@ func Open(opts Options) (*Device, error) {
 	}
 	d.inst, d.listener = inst, lis
 	d.sched, d.depth, d.budget = schedConfig(opts.Scheduling, opts.DriverDepth, opts.DriverBudget)
+	d.measureHops() // H4: what a dependency costs within one VkQueue and across two
 	return d, nil
 }
 
@@ -561,6 +538,9 @@ func newDevice(dev *vk.Device, info DeviceInfo, hw []*hwQueue, log *slog.Logger)
 	}
 	d := &Device{log: log, vk: dev, info: info, hw: hw}
 	d.sched, d.depth, d.budget = schedConfig(SchedulePriority, 0, 0)
+	for i, h := range hw {
+		h.pos = i
+	}
 	abort, err := newAbortWords(dev)
 	if err != nil {
 		return nil, err

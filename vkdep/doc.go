@@ -11,6 +11,9 @@
 // callback and job release hook runs there.
 //
 // A Queue is one submission context bound to one VkQueue; several Queues may share a VkQueue.
+// QueueOptions place a queue (VkQueueIndex, With another queue, Exclusive); without them vkdep puts
+// new queues on the least used VkQueue and, between jobs and within the family, moves a queue next
+// to the queue its jobs keep waiting on when the device's measured costs say that pays (H4).
 // It owns a timeline semaphore, and its fences are values on it: a job armed on the queue gets the
 // next value (its seqno) and a Fence for it.
 //
@@ -35,9 +38,11 @@
 // A job may depend on any Fence. A dependency on another Queue of the same Device becomes a wait
 // in the job's own vkQueueSubmit2: the job is submitted as soon as the producer's signal has been
 // submitted, without waiting for it to complete, and never before (no wait-before-signal is handed
-// to the driver, so queues sharing one VkQueue cannot deadlock). Dependencies on host timelines,
-// on other devices, or on producers not yet submitted are resolved on the CPU: the job is held
-// back. A dependency that fails makes the job fail with ErrDependency (and the cause) without
+// to the driver, so queues sharing one VkQueue cannot deadlock). Dependencies on other devices, or
+// on producers not yet submitted, are resolved on the CPU: the job is held back. So is a
+// dependency on a HostTimeline point, except where the job's queue is alone on its VkQueue: there
+// the job is submitted at once and waits for the point on the GPU, where the stall holds up nobody
+// else (the timeout watch does not count that wait). A dependency that fails makes the job fail with ErrDependency (and the cause) without
 // running, unless QueueOptions.RunOnDependencyError says otherwise. Jobs of one queue run in order,
 // and each waits on the GPU for the one before it, so it sees its writes.
 //
@@ -80,7 +85,7 @@
 // word in host-visible memory that vkdep sets when the queue is banned or killed. A shader that polls
 // it and exits early lets its value land at once; the release hook runs, and the queues stuck behind
 // it move again. On a device with several VkQueues, give latency-critical queues their own
-// (QueueOptions.VkQueue) so that hung work elsewhere cannot stall them.
+// (QueueOptions.VkQueueIndex) so that hung work elsewhere cannot stall them.
 //
 // Blame lands on the guilty job only: when jobs of several queues are overdue because one holds the
 // hardware, only the job on the GPU longest (device-wide) is reported to OnTimeout; the others are

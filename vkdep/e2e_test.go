@@ -102,8 +102,9 @@ func TestEndToEndSAXPY(t *testing.T) {
 }
 
 // TestEndToEndQueue is the same path through vkdep itself: a SAXPY job on a Queue whose
-// dependency on a host-timeline point holds it back, shown not to run before the signal, then
-// waited on through its Fence and checked element by element.
+// dependency on a host-timeline point holds it back (on the GPU, its queue being alone on its
+// VkQueue: D5), shown not to run before the signal, then waited on through its Fence and checked
+// element by element.
 func TestEndToEndQueue(t *testing.T) {
 	d := sharedDevice(t)
 	g := rawDevice(t, d)
@@ -138,8 +139,8 @@ func TestEndToEndQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if fence.Completed() || q.Stats().InFlight != 0 {
-		t.Fatal("job reached the GPU before its host-timeline dependency")
+	if fence.Completed() {
+		t.Fatal("job completed before its host-timeline dependency")
 	}
 	for i := range n {
 		if ys[i] != float32(3*(i%7)) {

@@ -36,7 +36,7 @@ var (
 	// with ErrMissingFeature.)
 	ErrMissingFeature = errors.New("vkdep: missing Vulkan feature")
 	// ErrInvalidOptions is returned for options or arguments vkdep cannot use: WrapOptions.Queues
-	// empty, out of range, listed twice or without compute; QueueOptions.VkQueue out of range; a
+	// empty, out of range, listed twice or without compute; QueueOptions.VkQueueIndex out of range, or two placements at once; a
 	// device with no compute queue; more queues open at once than abort words; HostTimeline.Fail
 	// without an error. The message says which.
 	ErrInvalidOptions = errors.New("vkdep: invalid options")

@@ -111,7 +111,9 @@ func ExampleQueue_Submit_crossQueue() {
 
 // A host timeline holds a job until the application signals a point from the CPU: here an
 // upload the host finishes itself. Failing the point instead completes the dependent job with
-// an error matching ErrDependency, without running it.
+// an error matching ErrDependency. (Where the job's queue is alone on its VkQueue, as here, the
+// job waits for the point on the GPU, and its work, run once the failed point is reached, is
+// not to be trusted; on a shared VkQueue it is held on the CPU and never runs.)
 func ExampleHostTimeline() {
 	d, err := vkdep.Open(vkdep.Options{})
 	if err != nil {

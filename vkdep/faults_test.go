@@ -261,8 +261,8 @@ func TestFaults(t *testing.T) {
 		r := newRig(t)
 		// Both queues on one VkQueue, as on lavapipe: the hung gate blocks the other queue's
 		// work behind it in the driver until the ban sets the abort word.
-		a := r.queue(vkdep.QueueOptions{Name: "hung client", VkQueue: 1, JobTimeout: 300 * time.Millisecond})
-		b := r.queue(vkdep.QueueOptions{Name: "compositor", VkQueue: 1})
+		a := r.queue(vkdep.QueueOptions{Name: "hung client", VkQueueIndex: 1, JobTimeout: 300 * time.Millisecond})
+		b := r.queue(vkdep.QueueOptions{Name: "compositor", VkQueueIndex: 1})
 		gate, _, result := r.gateJob(a, 2000) // ~17 s of spinning on lavapipe unless aborted
 		gateDone := make(chan struct{})
 		gate.OnRelease(func() { close(gateDone) }) // the GPU is done with it (T4)

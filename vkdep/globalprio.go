@@ -57,27 +57,29 @@ func createDevice(p vk.PhysicalInfo, reqs []vk.QueueRequest, exts []string, feat
 		ext, reqs[raise].Family, why, err), err2
 }
 
-// placeByPriority picks the VkQueue of a queue that did not pin one, on a device with raised
-// VkQueues: high and realtime queues on the least used raised one, others on the least used of
-// the rest (H5). It returns nil where that does not apply, for pickVkQueue to decide.
-func (d *Device) placeByPriority(opts QueueOptions) *hwQueue {
-	if opts.VkQueue != 0 || !slices.ContainsFunc(d.hw, func(h *hwQueue) bool { return h.raised }) {
-		return nil
+// onlyRaised narrows the VkQueues the default placement may pick to those of q's kind on a
+// device with raised VkQueues (H5): raised ones for high and realtime queues, the others for the
+// rest. Where that leaves none (a device with no raised compute VkQueue, or all of one kind
+// held Exclusive), v is returned as it was.
+func (v placeView) onlyRaised(d *Device, p Priority) placeView {
+	if !slices.ContainsFunc(d.hw, func(h *hwQueue) bool { return h.raised }) {
+		return v
 	}
-	want := opts.Priority >= PriorityHigh
-	var best *hwQueue
-	for _, h := range d.hw {
-		if h.flags&vk.QueueCompute == 0 || h.raised != want {
-			continue
+	want := p >= PriorityHigh
+	out := placeView{vkqs: make([]vkqView, len(v.vkqs))}
+	any := false
+	for i, h := range v.vkqs {
+		out.vkqs[i] = h
+		if d.hw[i].raised != want {
+			out.vkqs[i].compute = false // not a candidate
+		} else if h.compute && !h.exclusive {
+			any = true
 		}
-		if best == nil || h.users.Load() < best.users.Load() {
-			best = h
-		}
 	}
-	if best != nil {
-		best.users.Add(1)
+	if !any {
+		return v
 	}
-	return best
+	return out
 }
 
 // Raised reports whether the queue's VkQueue was created with a raised global priority (H5).

@@ -25,6 +25,8 @@ type HostTimeline struct {
 	signalled uint64     // highest value signalled through this object
 	pending   []hostFail // failures signalled but not yet seen by the completion goroutine
 	closed    error      // ErrDeviceClosed or a lost-device error once the timeline is dead
+	gpuMax    uint64     // highest value handed to a GPU-side wait (hostwait.go, D5)
+	gpuWaits  []uint64   // values above signalled handed to GPU-side waits, ascending (stepTo)
 }
 
 type hostFail struct {
@@ -42,7 +44,7 @@ func (d *Device) NewHostTimeline(name string) (*HostTimeline, error) {
 		return nil, d.vkErr("vkCreateSemaphore", err)
 	}
 	h := &HostTimeline{}
-	h.tl = timeline{dev: d, sem: sem, name: fmt.Sprintf("host timeline %q", name)}
+	h.tl = timeline{dev: d, sem: sem, name: fmt.Sprintf("host timeline %q", name), host: h}
 	h.tl.reached = h.reached
 	if !d.register(&h.tl, h.kill, false) {
 		d.destroySemaphore(sem)
@@ -93,13 +95,12 @@ func (h *HostTimeline) signal(v uint64, err error) error {
 		// Recorded before the semaphore moves, so the completion goroutine finds it (O4).
 		h.pending = append(h.pending, hostFail{from: h.signalled, value: v, err: err})
 	}
-	if serr := h.tl.dev.vk.Signal(h.tl.sem, v); serr != nil {
+	if serr := h.stepTo(v); serr != nil {
 		if err != nil {
 			h.pending = h.pending[:len(h.pending)-1]
 		}
 		return h.tl.dev.vkErr("vkSignalSemaphore", serr)
 	}
-	h.signalled = v
 	// The completion goroutine learns of the signal from here, not by reading the semaphore:
 	// validation layers before 1.3.296 lose track of a timeline whose counter is read on one
 	// thread while a host signal of it is still being recorded on another, and report a false
@@ -138,17 +139,23 @@ func (h *HostTimeline) kill(err error) {
 		h.closed = err
 	}
 	signalled := h.signalled
+	// The value the semaphore is moved to as the timeline dies. No host signal of this object can
+	// follow (closed is set), and only the host signals it, so no GPU signal can race this one
+	// (VUID-VkSemaphoreSignalInfo-value-03258).
+	target := h.gpuMax // D5: jobs wait GPU-side on these values; reach them so they land (D7)
+	if first && errors.Is(err, ErrDeviceClosed) {
+		// X4: a failed point is still reached, so GPU work waiting on the semaphore (a job's
+		// WaitSemaphore on it, or a GPU-side wait on a point) ends and Close can finish the
+		// queues. The jump stays within maxTimelineSemaphoreValueDifference
+		// (VUID-VkSemaphoreSignalInfo-value-03260).
+		if step := min(h.tl.dev.vk.Physical.MaxTimelineDifference, 1<<32+1) - 1; step > 0 && signalled < math.MaxUint64-step {
+			target = max(target, signalled+step)
+		}
+	}
+	if target > h.signalled {
+		_ = h.stepTo(target) // on a lost device it may fail: nothing runs there any more
+	}
 	h.mu.Unlock()
 	h.reached(signalled)
 	h.tl.seal(err)
-	if first && errors.Is(err, ErrDeviceClosed) {
-		// X4, D5: a failed point is still reached, so GPU work waiting on the semaphore (a
-		// job's WaitSemaphore on it, or a GPU-side wait on a point) ends and Close can
-		// finish the queues. No host signal of this object can follow (closed is set), and
-		// the jump stays within maxTimelineSemaphoreValueDifference
-		// (VUID-VkSemaphoreSignalInfo-value-03260).
-		if step := min(h.tl.dev.vk.Physical.MaxTimelineDifference, 1<<32+1) - 1; step > 0 && signalled < math.MaxUint64-step {
-			_ = h.tl.dev.vk.Signal(h.tl.sem, signalled+step)
-		}
-	}
 }

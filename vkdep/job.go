@@ -53,6 +53,7 @@ type jobFields struct {
 	registered bool    // callbacks for its unresolved dependencies are in place
 	waitingOn  int     // 1 + index of the GPU-side producer a completion callback is set on (D7)
 	gpuDeps    []Fence // dependencies waited on GPU-side at submission (D4, D7)
+	hostHeld   bool    // submitted waiting GPU-side on a host point not yet completed (D5)
 	hwSeq      uint64  // number of its VkQueue's submit that carried it, 0 if none (retire.go)
 	orphan     bool    // armed, never pushed, completed by Close: kept out of the pool for its late Push
 	turn       uint64  // the turn of its VkQueue's arbiter it holds until retired (H2), 0: none
@@ -62,6 +63,7 @@ type jobFields struct {
 	// was submitted, and its runtime/trace task while tracing is on.
 	armedAt, pushedAt, readyAt, submittedAt, doneAt int64
 	batch                                           uint16
+	vkq                                             uint16 // 1 + position of the VkQueue it went to
 	bypass                                          bool
 	trace                                           *jobTask
 }

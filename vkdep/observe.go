@@ -36,7 +36,7 @@ func stamp(ns int64) time.Time {
 type JobRecord struct {
 	Queue   string // the queue's name
 	QueueID uint64 // unique among the device's queues, for telling apart queues of one name
-	VkQueue int    // which VkQueue it submits to: 1 + its index in Device.VkQueues
+	VkQueue int    // the VkQueue its submit went to (1 + its index in Device.VkQueues); 0 if none
 	Value   uint64 // the job's value on the queue's timeline
 	Cost    int
 
@@ -91,7 +91,7 @@ func (d *Device) setObservers(obs []*observer) {
 // record is j's JobRecord. Completion goroutine, after its fence completed.
 func (q *Queue) record(j *Job) JobRecord {
 	return JobRecord{
-		Queue: q.opts.Name, QueueID: q.id, VkQueue: q.hwPos + 1, Value: j.value, Cost: j.cost,
+		Queue: q.opts.Name, QueueID: q.id, VkQueue: int(j.vkq), Value: j.value, Cost: j.cost,
 		Armed: stamp(j.armedAt), Pushed: stamp(j.pushedAt), Ready: stamp(j.readyAt),
 		Submitted: stamp(j.submittedAt), Done: stamp(j.doneAt),
 		Bypass: j.bypass, Batch: int(j.batch), Err: j.err,

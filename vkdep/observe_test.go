@@ -179,6 +179,8 @@ func TestProfileLabels(t *testing.T) {
 func TestWaitSubmitted(t *testing.T) {
 	r := newRig(t)
 	q := r.queue(vkdep.QueueOptions{Name: "ws"})
+	// A second queue on the same VkQueue: a host point is then held on the CPU (D5).
+	r.queue(vkdep.QueueOptions{Name: "ws beside", With: q})
 	h, err := r.d.NewHostTimeline("ws-dep")
 	if err != nil {
 		t.Fatal(err)

@@ -34,11 +34,19 @@ type QueueOptions struct {
 	// ErrDependency without running them (D6); their fences then do not inherit the error (D7)
 	// either.
 	RunOnDependencyError bool
-	// VkQueue pins the queue to Device.VkQueues()[VkQueue-1]. 0 lets vkdep choose: the least
-	// used VkQueue that can run compute work, so queues spread over the device's queues.
-	VkQueue int
+	// Placement (H4, placement.go). VkQueueIndex pins the queue to
+	// Device.VkQueues()[VkQueueIndex-1]; With places it on the VkQueue of another queue of the
+	// device (affinity: dependencies between the two cost least there); Exclusive gives it a
+	// VkQueue that no other vkdep queue uses while it lives (an error where none is free). At
+	// most one of the three. With none, vkdep chooses: the least used VkQueue that can run
+	// compute work, so independent queues run side by side, and it may later move the queue,
+	// between jobs and within its queue family, next to a queue its jobs keep depending on.
+	VkQueueIndex int
+	With         *Queue
+	Exclusive    bool
 	// Priority orders this queue's ready jobs against those of other queues on the same VkQueue
-	// (H1–H3, see Options.Scheduling). The zero value is PriorityNormal.
+	// (H1–H3, see Options.Scheduling), and places high and realtime queues on VkQueues of a
+	// raised global priority where the device has them (H5). The zero value is PriorityNormal.
 	Priority Priority
 	// Logger receives the queue's diagnostics (kill, close, timeouts). Nil uses the device's.
 	Logger *slog.Logger
@@ -117,8 +125,9 @@ type Queue struct {
 	abortIndex   uint32
 	aborted      atomic.Bool // Kill set the abort word (Aborted)
 
-	id    uint64 // JobRecord.QueueID
-	hwPos int    // index of hw in dev.hw
+	id    uint64    // JobRecord.QueueID
+	place placeInfo // placement.go: how it was placed, its recent dependencies (H4)
+	hwait hostHold  // hostwait.go: jobs waiting GPU-side on host points (D5)
 
 	// The VkQueue's arbiter (arbiter.go): turns held, virtual GPU time and whether the queue
 	// waits for a turn (both under hw.arb.mu), and whether this pump asked for one (q.mu).
@@ -167,21 +176,18 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	if err := opts.Priority.check(); err != nil {
 		return nil, err
 	}
-	hw := d.placeByPriority(opts) // H5
-	if hw == nil {
-		var err error
-		if hw, err = d.pickVkQueue(opts.VkQueue); err != nil {
-			return nil, err
-		}
+	hw, err := d.pickVkQueue(opts) // H4, H5
+	if err != nil {
+		return nil, err
 	}
 	slot, err := d.abort.take()
 	if err != nil {
-		hw.release()
+		d.unpick(hw, opts)
 		return nil, err
 	}
 	sem, err := d.createTimeline()
 	if err != nil {
-		hw.release()
+		d.unpick(hw, opts)
 		d.abort.put(slot)
 		return nil, d.vkErr("vkCreateSemaphore", err)
 	}
@@ -197,11 +203,6 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 		q.log = d.log
 	}
 	q.id = queueIDs.Add(1)
-	for i, h := range d.hw {
-		if h == hw {
-			q.hwPos = i
-		}
-	}
 	q.tl = timeline{dev: d, sem: sem, name: fmt.Sprintf("queue %q", opts.Name), queue: q}
 	q.tl.reached = q.reached
 	// Wait for any progress past what was seen: a submit never has to wake the waiter.
@@ -215,14 +216,15 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	q.recheckFn = func(error) { d.waiter.post(q.recheckTask) }
 	if !d.register(&q.tl, q.deviceGone, true) {
 		d.destroySemaphore(sem)
-		hw.release()
+		d.unpick(hw, opts)
 		d.abort.put(slot)
 		return nil, d.usable()
 	}
 	d.addQueue(q)
+	d.placed(q)
 	hw.arb.join(q)
 	go q.worker()
-	q.log.Debug("vkdep: queue created", "queue", opts.Name, "vkqueue", q.hwPos+1, "family", hw.family,
+	q.log.Debug("vkdep: queue created", "queue", opts.Name, "vkqueue", hw.pos+1, "family", hw.family,
 		"credits", q.credits, "priority", opts.Priority, "bypass", opts.Bypass, "job_timeout", opts.JobTimeout)
 	return q, nil
 }
@@ -231,12 +233,17 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 func (q *Queue) Name() string { return q.opts.Name }
 
 // Family is the queue family of the VkQueue the queue submits to: command buffers of its jobs
-// must be allocated from a pool of this family.
-func (q *Queue) Family() uint32 { return q.hw.family }
+// must be allocated from a pool of this family. It never changes: vkdep moves a queue only
+// between VkQueues of one family (H4).
+func (q *Queue) Family() uint32 { return q.place.family }
 
-// VkQueue is the Vulkan queue the queue submits to, with its lock.
+// VkQueue is the Vulkan queue the queue submits to now, with its lock. A queue vkdep placed
+// (no VkQueueIndex, With or Exclusive) may move to another VkQueue of its family between jobs.
 func (q *Queue) VkQueue() VkQueue {
-	return VkQueue{Family: q.hw.family, Index: q.hw.index, Handle: uint64(q.hw.handle), Lock: &q.hw.mu}
+	q.mu.Lock()
+	h := q.hw
+	q.mu.Unlock()
+	return VkQueue{Family: h.family, Index: h.index, Handle: uint64(h.handle), Lock: &h.mu}
 }
 
 // Semaphore is the raw handle of the queue's timeline semaphore. It is valid until Done closes.
@@ -305,6 +312,8 @@ func (q *Queue) push(j *Job) {
 	q.stats.Pushed++
 	if err := q.refusing(); err != nil {
 		q.skipLocked(j, err)
+	} else {
+		q.notePush(j) // H4: may move an idle queue next to its producers, before j is submitted
 	}
 	if q.finished {
 		// The worker has exited with the queue: complete the job from here (on the CPU, by

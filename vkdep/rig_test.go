@@ -205,10 +205,20 @@ func newRigOn(t *testing.T, d *vkdep.Device) *rig {
 		if d.Lost() != nil {
 			return
 		}
-		for _, q := range d.VkQueues() {
-			q.Lock.Lock()
-			_ = vk.QueueWaitIdle(vk.Queue(q.Handle))
-			q.Lock.Unlock()
+		idle := make(chan struct{})
+		go func() {
+			for _, q := range d.VkQueues() {
+				q.Lock.Lock()
+				_ = vk.QueueWaitIdle(vk.Queue(q.Handle))
+				q.Lock.Unlock()
+			}
+			close(idle)
+		}()
+		select {
+		case <-idle:
+		case <-time.After(time.Minute):
+			// A failed test left a job waiting GPU-side on a host point (D5): report, do not hang.
+			t.Errorf("the device is still busy a minute after the test")
 		}
 	})
 	return r

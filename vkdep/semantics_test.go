@@ -406,7 +406,7 @@ func TestSemantics(t *testing.T) {
 		for i := range uint32(30) {
 			j := r.job(q, i+1)
 			if i == 10 {
-				j.AddDependency(h.Point(1)) // held on the CPU: everything after it waits
+				j.AddDependency(h.Point(1)) // held (on the GPU: q is alone, D5): everything after it waits
 			}
 			r.submit(q, j)
 		}
@@ -579,6 +579,10 @@ func TestSemantics(t *testing.T) {
 	t.Run("P1_bypass_submits_in_caller", func(t *testing.T) {
 		r := newRig(t)
 		q := r.queue(vkdep.QueueOptions{Name: "p1", Bypass: true})
+		// Another queue on its VkQueue: a host point then holds a job on the CPU (D5). Of lower
+		// priority, so that q stays strictly the highest there and the arbiter never refuses it
+		// a turn (H1, H2): bypass is for a queue alone or highest on its VkQueue.
+		r.queue(vkdep.QueueOptions{Name: "p1 beside", With: q, Priority: vkdep.PriorityLow})
 		for i := range uint32(20) {
 			r.submit(q, r.job(q, i+1))
 		}
@@ -609,6 +613,10 @@ func TestSemantics(t *testing.T) {
 		outcome := func(bypass bool) ([]uint32, []string) {
 			r := newRig(t)
 			q := r.queue(vkdep.QueueOptions{Name: "p2", Bypass: bypass})
+			// Another queue on its VkQueue: the host point is held on the CPU, so whether the
+			// failed point's job runs does not depend on when it was submitted (on a VkQueue
+			// of its own it would wait on the GPU and run, failing with ErrDependency: D5, D7).
+			r.queue(vkdep.QueueOptions{Name: "p2 beside", With: q})
 			h, _ := r.d.NewHostTimeline("p2")
 			var fs []vkdep.Fence
 			for i := range uint32(12) {

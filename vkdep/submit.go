@@ -110,7 +110,7 @@ func (q *Queue) pump(inCaller bool) {
 // Anything else — a host timeline, another device, a producer not yet submitted — is resolved on
 // the CPU (D5): the job registers for a wake-up once and stays.
 func (q *Queue) resolve(j *Job) (ready bool, failed error) {
-	ready = true
+	ready = q.admitted() // not behind another queue's GPU-side host wait (hostwait.go)
 	for _, f := range j.deps {
 		if err := depFailed(f); err != nil && !q.opts.RunOnDependencyError {
 			return false, err
@@ -118,8 +118,7 @@ func (q *Queue) resolve(j *Job) (ready bool, failed error) {
 		if f.Completed() {
 			continue
 		}
-		p := f.tl.queue
-		if p != nil && p.dev == q.dev && p.submitted.Load() >= f.value {
+		if q.gpuWaitable(f) {
 			continue
 		}
 		ready = false
@@ -302,8 +301,15 @@ func (q *Queue) flush(inCaller bool) {
 			}
 			q.ops = append(q.ops, vk.SemOp{Semaphore: f.tl.sem, Value: f.value, Stage: vk.StageAllCommands})
 			j.gpuDeps = append(j.gpuDeps, f)
-			f.tl.queue.gpuRefs.Add(1)
+			if p := f.tl.queue; p != nil {
+				p.gpuRefs.Add(1)
+			} else {
+				j.hostHeld = true // a host point, waited on the GPU (D5)
+			}
 			waits++
+		}
+		if j.hostHeld {
+			q.holdLocked(j)
 		}
 		q.ops = append(q.ops, j.waits...)
 		waits += uint32(len(j.waits))
@@ -321,6 +327,7 @@ func (q *Queue) flush(inCaller bool) {
 	}
 
 	for _, j := range q.batch {
+		j.vkq = uint16(q.hw.pos + 1)
 		q.inflight.push(j)
 	}
 	q.submitting = true
@@ -579,7 +586,7 @@ func (q *Queue) retire(jobs []*Job) {
 		}
 		j.endTask()
 		for _, f := range j.gpuDeps {
-			if p := f.tl.queue; p.gpuRefs.Add(-1) == 0 {
+			if p := f.tl.queue; p != nil && p.gpuRefs.Add(-1) == 0 {
 				p.maybeFinish()
 			}
 		}
@@ -664,7 +671,7 @@ func (q *Queue) maybeFinish() {
 		// them (retire.go).
 		q.dev.bury(q.hw, q.tl.sem, q.abortIndex)
 		q.hw.arb.leave(q)
-		q.hw.release()
+		q.dev.unplace(q)
 		q.dev.removeQueue(q)
 		q.log.Debug("vkdep: queue finished", "queue", q.opts.Name, "jobs", pushed)
 		close(q.done)

@@ -22,8 +22,9 @@ import (
 type timeline struct {
 	dev   *Device
 	sem   vk.Semaphore
-	name  string // `queue "render"`, `host timeline "uploads"`: how errors name it
-	queue *Queue // the queue whose timeline this is; nil for a host timeline
+	name  string        // `queue "render"`, `host timeline "uploads"`: how errors name it
+	queue *Queue        // the queue whose timeline this is; nil for a host timeline
+	host  *HostTimeline // the host timeline this is; nil for a queue's
 
 	done   atomic.Uint64 // every fence with value <= done has completed, its error fixed (O4)
 	hasErr atomic.Bool   // any span recorded: lets Err skip the lock on the success path

@@ -41,6 +41,9 @@ func (q *Queue) watchedJob() *Job {
 	done := q.tl.done.Load()
 	for i := range q.inflight.len() {
 		if j := q.inflight.at(i); j.value > done && !j.skip {
+			if j.hostHeld {
+				return nil // T1: waiting for the host is not time on the GPU (D5)
+			}
 			return j
 		}
 	}

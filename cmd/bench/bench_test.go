@@ -115,11 +115,25 @@ func TestQuickSuite(t *testing.T) {
 			t.Errorf("JSON has no figure of workload %s", w)
 		}
 	}
-	// The chain compares with both yardsticks.
+	// The chain compares with its yardsticks: raw on one VkQueue and across two, and
+	// completion-gated; every chain, pipeline and host-signal row names its VkQueues.
+	chained := 0
 	for _, f := range rep.Figures {
-		if f.Workload == "chain" && f.Variant == "vkdep (GPU-side waits)" && len(f.Ratios) != 2 {
-			t.Errorf("chain figure %+v: want ratios to raw and to completion-gated", f)
+		if f.Workload == "chain" && strings.HasPrefix(f.Variant, "vkdep (GPU-side waits)") {
+			chained++
+			if len(f.Ratios) != 3 {
+				t.Errorf("chain figure %+v: want ratios to both raw chains and to completion-gated", f)
+			}
 		}
+		if (f.Workload == "chain" || f.Workload == "pipeline" || f.Workload == "host-signal") && !strings.HasPrefix(f.VkQueues, "VkQueue") {
+			t.Errorf("figure %s/%s does not name its VkQueues: %q", f.Workload, f.Variant, f.VkQueues)
+		}
+	}
+	if seen["chain"] && chained != 2 {
+		t.Errorf("%d vkdep GPU-side chain figures, want 2 (default placement, forced across two)", chained)
+	}
+	if len(rep.Notes) == 0 {
+		t.Errorf("JSON has no notes (placement costs, VkQueues that coincide)")
 	}
 
 	checkSVG(t, c.svg, rep.Figures)

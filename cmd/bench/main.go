@@ -36,6 +36,7 @@ type row struct {
 	elapsed           time.Duration
 	ratioTo           []string // variants of the same workload this row is compared with
 	p50, p99          time.Duration
+	vkqs              string  // the VkQueues it used: "VkQueue 1", "VkQueues 1+2"
 	cpuPercent        float64 // idle rows: CPU used over elapsed, % of one core
 }
 
@@ -49,6 +50,11 @@ type env struct {
 	g     *gpu.Ctx
 	quick bool
 	opts  vkdep.Options // what dev was opened with, for workloads that open devices of their own
+	notes []string // what the figures need said beside them (printed after the table)
+}
+
+func (e *env) note(format string, args ...any) {
+	e.notes = append(e.notes, fmt.Sprintf(format, args...))
 }
 
 // n scales a job count down for -quick.
@@ -149,6 +155,11 @@ func run(c config, w io.Writer) (err error) {
 		defer d.Observe(rec.Observe)()
 	}
 	e := &env{dev: d, g: g, quick: c.quick, opts: opts}
+	if same, cross, src := d.DependencyCosts(); src != "" {
+		e.note("placement (H4): a dependency wait costs %v on one VkQueue, %v across two (%s)", same, cross, src)
+	} else {
+		e.note("placement (H4): dependency costs unknown (one compute VkQueue per family, nothing to place)")
+	}
 	date := time.Now().UTC()
 	var rows []row
 	for _, wl := range workloads {
@@ -176,8 +187,11 @@ func run(c config, w io.Writer) (err error) {
 	} else {
 		printTable(w, info, date, rows)
 	}
+	for _, n := range e.notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
 	if c.json != "" {
-		if err := writeJSON(c.json, info, date, c, rows); err != nil {
+		if err := writeJSON(c.json, info, date, c, rows, e.notes); err != nil {
 			return err
 		}
 	}

@@ -46,7 +46,7 @@ func printTable(w io.Writer, info vkdep.DeviceInfo, date time.Time, rows []row) 
 	fmt.Fprintf(w, "device: %s\ndate:   %s\n", info, date.Format(time.RFC3339))
 	fmt.Fprintf(w, "ratio:  jobs/s over the named variant's, same run (above 1: faster); p50/p99: latency rows\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\tvariant\tjobs\tjobs/s\tns/job\tp50\tp99\tratio\t")
+	fmt.Fprintln(tw, "workload\tvariant\tVkQueues\tjobs\tjobs/s\tns/job\tp50\tp99\tratio\t")
 	for _, r := range rows {
 		var rs []string
 		for _, x := range ratios(r, rows) {
@@ -63,7 +63,7 @@ func printTable(w io.Writer, info vkdep.DeviceInfo, date time.Time, rows []row) 
 		if r.workload == "idle" {
 			rs = append(rs, fmt.Sprintf("%.1f %% of a core over %v", r.cpuPercent, r.elapsed.Round(time.Millisecond)))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.0f\t%s\t%s\t%s\t\n", r.workload, r.variant, r.jobs, r.jobsPerSec(),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.0f\t%.0f\t%s\t%s\t%s\t\n", r.workload, r.variant, strings.TrimPrefix(strings.TrimPrefix(r.vkqs, "VkQueues "), "VkQueue "), r.jobs, r.jobsPerSec(),
 			r.nsPerJob(), p50, p99, strings.Join(rs, ", "))
 	}
 	tw.Flush()
@@ -118,6 +118,7 @@ type jsonFigure struct {
 	Ratios     []ratio `json:"ratios,omitempty"`
 	P50Ns      int64   `json:"p50_ns,omitempty"`
 	P99Ns      int64   `json:"p99_ns,omitempty"`
+	VkQueues   string  `json:"vkqueues,omitempty"` // which VkQueues it used: "VkQueues 1+2"
 	// CPUPercent is an idle row's figure: CPU used by the idle device, % of one core (F3).
 	CPUPercent *float64 `json:"cpu_percent,omitempty"`
 }
@@ -132,14 +133,15 @@ type jsonReport struct {
 	Quick      bool         `json:"quick"`
 	Validate   bool         `json:"validate"`
 	Figures    []jsonFigure `json:"figures"`
+	Notes      []string     `json:"notes,omitempty"`
 }
 
-func writeJSON(path string, info vkdep.DeviceInfo, date time.Time, c config, rows []row) error {
+func writeJSON(path string, info vkdep.DeviceInfo, date time.Time, c config, rows []row, notes []string) error {
 	rep := jsonReport{Device: info.Name, Driver: info.Driver, DriverInfo: info.DriverInfo, DeviceType: info.Type,
-		API: info.API, Date: date.Format(time.RFC3339), Quick: c.quick, Validate: c.validate, Figures: []jsonFigure{}}
+		API: info.API, Date: date.Format(time.RFC3339), Quick: c.quick, Validate: c.validate, Figures: []jsonFigure{}, Notes: notes}
 	for _, r := range rows {
 		f := jsonFigure{Workload: r.workload, Variant: r.variant, Jobs: r.jobs, NsPerJob: r.nsPerJob(),
-			JobsPerSec: r.jobsPerSec(), Ratios: ratios(r, rows), P50Ns: r.p50.Nanoseconds(), P99Ns: r.p99.Nanoseconds()}
+			JobsPerSec: r.jobsPerSec(), Ratios: ratios(r, rows), P50Ns: r.p50.Nanoseconds(), P99Ns: r.p99.Nanoseconds(), VkQueues: r.vkqs}
 		if len(f.Ratios) > 0 {
 			f.Ratio, f.RelativeTo = f.Ratios[0].Ratio, f.Ratios[0].RelativeTo
 		}

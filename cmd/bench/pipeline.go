@@ -20,8 +20,11 @@ import (
 //	    ─ depends on both
 //
 // vkdep (the GPU waits for each dependency) against the completion-gated baseline (a job is
-// submitted only once every fence it depends on has completed). Every iteration's sum and scan
-// total, and the final y and prefix sum element by element, are checked on the CPU.
+// submitted only once every fence it depends on has completed), with the queues where vkdep places
+// them and pinned to three distinct VkQueues of one family where the device has them. Every
+// iteration's sum and scan total, and the final y and prefix sum element by element, are checked on
+// the CPU. Where q1 and q2 ran on different VkQueues, a note gives how much their GPU phases
+// overlapped, from the jobs' records (the reduction and the scan should run side by side).
 func runPipeline(e *env) ([]row, error) {
 	ctx := context.Background()
 	n, iters := uint32(1<<20), 20
@@ -92,14 +95,50 @@ func runPipeline(e *env) ([]row, error) {
 		return k.dispatch(cmd, shaders.ScanAdd, gr, []uint32{m}, data, bs)
 	}
 
-	qs := make([]*vkdep.Queue, 3)
-	for i := range qs {
-		q, err := e.dev.NewQueue(vkdep.QueueOptions{Name: fmt.Sprintf("pipeline%d", i), Bypass: true})
-		if err != nil {
-			return nil, err
+	var opened []*vkdep.Queue
+	defer func() {
+		for _, q := range opened {
+			q.Close()
+			<-q.Done()
 		}
-		defer func() { q.Close(); <-q.Done() }()
-		qs[i] = q
+	}()
+	newQueues := func(name string, pins []int) ([]*vkdep.Queue, error) {
+		qs := make([]*vkdep.Queue, 3)
+		for i := range qs {
+			o := vkdep.QueueOptions{Name: fmt.Sprintf("%s%d", name, i), Bypass: true}
+			if pins != nil {
+				o.VkQueueIndex = pins[i]
+			}
+			q, err := e.dev.NewQueue(o)
+			if err != nil {
+				return nil, err
+			}
+			opened = append(opened, q)
+			qs[i] = q
+		}
+		return qs, nil
+	}
+	defQs, err := newQueues("pipeline", nil)
+	if err != nil {
+		return nil, err
+	}
+	// Completion-gated submission gets queues of its own: its jobs show the placement policy no
+	// GPU-side dependency, which would undo the default queues' placement between variants.
+	gatedQs, err := newQueues("pipeline-gated", nil)
+	if err != nil {
+		return nil, err
+	}
+	pins := computeVkQueues(e.dev, 3)
+	for len(pins) < 3 {
+		pins = append(pins, pins[len(pins)-1])
+	}
+	if pins[0] == pins[1] || pins[1] == pins[2] {
+		e.note("pipeline: %s has fewer than three compute VkQueues in one family: the distinct-VkQueue row shares %s",
+			e.dev.Info().Name, vkqList(pins...))
+	}
+	pinQs, err := newQueues("pipeline-pinned", pins)
+	if err != nil {
+		return nil, err
 	}
 
 	// The jobs of every iteration, recorded once for their queue's family and submitted by
@@ -110,6 +149,7 @@ func runPipeline(e *env) ([]row, error) {
 		deps []int
 	}
 	var recErr error
+	var qs []*vkdep.Queue // the queues build records for
 	record := func(q int, fn func(cmd vk.CommandBuffer) error) vk.CommandBuffer {
 		cmd, err := g.Record(qs[q].Family(), func(cmd vk.CommandBuffer) {
 			if err := fn(cmd); err != nil && recErr == nil {
@@ -121,39 +161,53 @@ func runPipeline(e *env) ([]row, error) {
 		}
 		return cmd
 	}
-	jobs := make([][4]job, iters)
-	for it := range iters {
-		saxpy := record(0, func(cmd vk.CommandBuffer) error {
-			size := 4 * uint64(n)
-			cmd.Copy(x0, x, 0, 0, size)
-			cmd.Copy(y0, y, 0, 0, size)
-			cmd.Copy(u0, u, 0, 0, size)
-			g.VK.Barrier(cmd, vk.StageTransfer, vk.AccessTransferWrite, vk.StageComputeShader, vk.AccessShaderRead|vk.AccessShaderWrite)
-			g.SAXPY(cmd, x, y, float32(it+1), n)
-			return nil
-		})
-		reduce := record(1, func(cmd vk.CommandBuffer) error {
-			in := y
-			for l, b := range red {
-				if l > 0 {
-					computeBarrier(g, cmd)
+	build := func(set []*vkdep.Queue) [][4]job {
+		qs = set
+		jobs := make([][4]job, iters)
+		for it := range iters {
+			saxpy := record(0, func(cmd vk.CommandBuffer) error {
+				size := 4 * uint64(n)
+				cmd.Copy(x0, x, 0, 0, size)
+				cmd.Copy(y0, y, 0, 0, size)
+				cmd.Copy(u0, u, 0, 0, size)
+				g.VK.Barrier(cmd, vk.StageTransfer, vk.AccessTransferWrite, vk.StageComputeShader, vk.AccessShaderRead|vk.AccessShaderWrite)
+				g.SAXPY(cmd, x, y, float32(it+1), n)
+				return nil
+			})
+			reduce := record(1, func(cmd vk.CommandBuffer) error {
+				in := y
+				for l, b := range red {
+					if l > 0 {
+						computeBarrier(g, cmd)
+					}
+					if err := k.dispatch(cmd, shaders.Reduce, groups(redN[l], shaders.Reduce.LocalSizeX), []uint32{redN[l]}, in, b); err != nil {
+						return err
+					}
+					in = b
 				}
-				if err := k.dispatch(cmd, shaders.Reduce, groups(redN[l], shaders.Reduce.LocalSizeX), []uint32{redN[l]}, in, b); err != nil {
-					return err
-				}
-				in = b
-			}
-			return nil
-		})
-		prefix := record(2, func(cmd vk.CommandBuffer) error { return scan(cmd, u, n, 0) })
-		readback := record(0, func(cmd vk.CommandBuffer) error {
-			cmd.Copy(red[len(red)-1], results, 0, 8*uint64(it), 4)
-			cmd.Copy(u, results, 4*uint64(n-1), 8*uint64(it)+4, 4)
-			g.VK.Barrier(cmd, vk.StageTransfer, vk.AccessTransferWrite, vk.StageHost, vk.AccessHostRead)
-			return nil
-		})
-		jobs[it] = [4]job{{0, saxpy, nil}, {1, reduce, []int{0}}, {2, prefix, []int{0}}, {0, readback, []int{1, 2}}}
+				return nil
+			})
+			prefix := record(2, func(cmd vk.CommandBuffer) error { return scan(cmd, u, n, 0) })
+			readback := record(0, func(cmd vk.CommandBuffer) error {
+				cmd.Copy(red[len(red)-1], results, 0, 8*uint64(it), 4)
+				cmd.Copy(u, results, 4*uint64(n-1), 8*uint64(it)+4, 4)
+				g.VK.Barrier(cmd, vk.StageTransfer, vk.AccessTransferWrite, vk.StageHost, vk.AccessHostRead)
+				return nil
+			})
+			jobs[it] = [4]job{{0, saxpy, nil}, {1, reduce, []int{0}}, {2, prefix, []int{0}}, {0, readback, []int{1, 2}}}
+		}
+		return jobs
 	}
+	defJobs := build(defQs)
+	jobsFor := func(set []*vkdep.Queue) [][4]job {
+		for i := range set {
+			if set[i].Family() != defQs[i].Family() {
+				return build(set)
+			}
+		}
+		return defJobs
+	}
+	pinJobs, gatedJobs := jobsFor(pinQs), jobsFor(gatedQs)
 	if recErr != nil {
 		return nil, recErr
 	}
@@ -191,7 +245,7 @@ func runPipeline(e *env) ([]row, error) {
 		return nil
 	}
 
-	pipelined := func(gate bool) (time.Duration, error) {
+	pipelined := func(qs []*vkdep.Queue, jobs [][4]job, gate bool) (time.Duration, error) {
 		var last vkdep.Fence
 		start := time.Now()
 		for it := range iters {
@@ -228,8 +282,45 @@ func runPipeline(e *env) ([]row, error) {
 		return time.Since(start), nil
 	}
 	gated := fmt.Sprintf("vkdep completion-gated n=%d", n)
-	return bestOf(e, "pipeline", 4*iters, []variant{
-		{gated, func() (time.Duration, error) { return pipelined(true) }, nil},
-		{fmt.Sprintf("vkdep (GPU-side waits) n=%d", n), func() (time.Duration, error) { return pipelined(false) }, []string{gated}},
+	overlaps := map[string]string{}
+	tr, stop := track(e.dev)
+	defer stop()
+	// The GPU-side variants also measure how much the reduction (q1) and the scan (q2) of each
+	// iteration overlapped on the GPU, when they ran on different VkQueues.
+	overlapOf := func(name string, qs []*vkdep.Queue) func() string {
+		return func() string {
+			recs := tr.take()
+			used := vkqNames(recs)
+			var v1, v2 []vkdep.JobRecord
+			for _, r := range recs {
+				switch r.Queue {
+				case qs[1].Name():
+					v1 = append(v1, r)
+				case qs[2].Name():
+					v2 = append(v2, r)
+				}
+			}
+			if vkqNames(v1) != vkqNames(v2) && len(v1) > 0 {
+				f, pairs := overlap(recs, qs[1].Name(), qs[2].Name(), qs[0].Name())
+				overlaps[name] = fmt.Sprintf("pipeline %s: reduce (%s) ∥ scan (%s) GPU phases overlap %.0f%% over %d iterations (from JobRecords: start = later of submitted and SAXPY done)",
+					name, vkqNames(v1), vkqNames(v2), 100*f, pairs)
+			} else if len(v1) > 0 {
+				overlaps[name] = fmt.Sprintf("pipeline %s: reduce and scan shared %s: no overlap possible", name, vkqNames(v1))
+			}
+			return used
+		}
+	}
+	rows, err := bestOf(e, "pipeline", 4*iters, []variant{
+		{gated, func() (time.Duration, error) { return pipelined(gatedQs, gatedJobs, true) }, nil, func() string { return vkqNames(tr.take()) }},
+		{fmt.Sprintf("vkdep (GPU-side waits), default placement n=%d", n), func() (time.Duration, error) { return pipelined(defQs, defJobs, false) },
+			[]string{gated}, overlapOf("default placement", defQs)},
+		{fmt.Sprintf("vkdep (GPU-side waits), distinct VkQueues n=%d", n), func() (time.Duration, error) { return pipelined(pinQs, pinJobs, false) },
+			[]string{gated}, overlapOf("distinct VkQueues", pinQs)},
 	}, check)
+	for _, k := range []string{"default placement", "distinct VkQueues"} {
+		if s, ok := overlaps[k]; ok {
+			e.note("%s", s)
+		}
+	}
+	return rows, err
 }

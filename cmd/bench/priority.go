@@ -177,8 +177,8 @@ func priorityRun(e *env, d *vkdep.Device, g *gpu.Ctx, mode vkdep.Scheduling) ([]
 		label = " (FIFO)"
 	}
 	newQ := func(name string, p vkdep.Priority) (*vkdep.Queue, error) {
-		// Every queue on the first VkQueue: the case the layer is for (lavapipe has only it).
-		return d.NewQueue(vkdep.QueueOptions{Name: name, Priority: p, VkQueue: 1, Bypass: true, Credits: 256})
+		// Every queue on the first VkQueueIndex: the case the layer is for (lavapipe has only it).
+		return d.NewQueue(vkdep.QueueOptions{Name: name, Priority: p, VkQueueIndex: 1, Bypass: true, Credits: 256})
 	}
 	var rows []row
 	const gap = 200 * time.Microsecond

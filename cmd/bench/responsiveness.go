@@ -67,37 +67,81 @@ func runResponsiveness(e *env) ([]row, error) {
 	const rawSignal = "raw signal→done"
 	rows = append(rows, latencyRow("host-signal", rawSignal, lat))
 
-	// vkdep: a job depending on a HostTimeline point, from Signal until its fence is done.
+	rows[len(rows)-1].vkqs = vkqList(1)
+
+	// vkdep: a job depending on a HostTimeline point, from Signal until its fence is done. On a
+	// VkQueue of its own the job is submitted at once with a GPU-side wait on the point (D5);
+	// with a second queue on its VkQueue it is held on the CPU until the signal.
 	h, err := e.dev.NewHostTimeline("bench")
 	if err != nil {
 		return rows, err
 	}
-	q, err := e.dev.NewQueue(vkdep.QueueOptions{Name: "dependent", Bypass: true})
+	var v uint64
+	hostToDone := func(q *vkdep.Queue) ([]time.Duration, error) {
+		lat := make([]time.Duration, 0, samples)
+		for range samples {
+			v++
+			j := q.NewJob()
+			if err := j.AddDependency(h.Point(v)); err != nil {
+				return nil, err
+			}
+			f, err := q.Submit(j)
+			if err != nil {
+				return nil, err
+			}
+			start := time.Now()
+			if err := h.Signal(v); err != nil {
+				return nil, err
+			}
+			if err := f.Wait(ctx); err != nil {
+				return nil, err
+			}
+			lat = append(lat, time.Since(start))
+		}
+		return lat, nil
+	}
+	q, err := e.dev.NewQueue(vkdep.QueueOptions{Name: "dependent", Bypass: true, Exclusive: true})
+	if errors.Is(err, vkdep.ErrNoVkQueue) {
+		e.note("host-signal: no free VkQueue for an Exclusive queue; the unshared row uses vkdep's placement")
+		q, err = e.dev.NewQueue(vkdep.QueueOptions{Name: "dependent", Bypass: true})
+	}
 	if err != nil {
 		return rows, err
 	}
-	lat = lat[:0]
-	for i := 1; i <= samples; i++ {
-		j := q.NewJob()
-		if err := j.AddDependency(h.Point(uint64(i))); err != nil {
-			return rows, err
-		}
-		f, err := q.Submit(j)
-		if err != nil {
-			return rows, err
-		}
-		start := time.Now()
-		if err := h.Signal(uint64(i)); err != nil {
-			return rows, err
-		}
-		if err := f.Wait(ctx); err != nil {
-			return rows, err
-		}
-		lat = append(lat, time.Since(start))
+	if lat, err = hostToDone(q); err != nil {
+		return rows, err
 	}
-	rows = append(rows, latencyRow("host-signal", "vkdep signal→dependent job done", lat, rawSignal))
+	r := latencyRow("host-signal", "vkdep signal→dependent job done, unshared VkQueue (GPU-side wait)", lat, rawSignal)
+	for i, x := range e.dev.VkQueues() {
+		if x.Handle == q.VkQueue().Handle {
+			r.vkqs = vkqList(i + 1)
+		}
+	}
+	rows = append(rows, r)
 	q.Close()
 	<-q.Done()
+	shared, err := e.dev.NewQueue(vkdep.QueueOptions{Name: "dependent, shared", Bypass: true})
+	if err != nil {
+		return rows, err
+	}
+	beside, err := e.dev.NewQueue(vkdep.QueueOptions{Name: "beside", With: shared})
+	if err != nil {
+		return rows, err
+	}
+	if lat, err = hostToDone(shared); err != nil {
+		return rows, err
+	}
+	r = latencyRow("host-signal", "vkdep signal→dependent job done, shared VkQueue (CPU hold)", lat, rawSignal)
+	for i, x := range e.dev.VkQueues() {
+		if x.Handle == shared.VkQueue().Handle {
+			r.vkqs = vkqList(i + 1)
+		}
+	}
+	rows = append(rows, r)
+	beside.Close()
+	shared.Close()
+	<-beside.Done()
+	<-shared.Done()
 
 	// Kill of a stopped queue holding 10,000 pushed jobs, until every fence has completed.
 	kills := 10
@@ -131,7 +175,7 @@ func runResponsiveness(e *env) ([]row, error) {
 		q.Close()
 		<-q.Done()
 	}
-	r := latencyRow("kill-10k", "vkdep Kill→all fences done", lat)
+	r = latencyRow("kill-10k", "vkdep Kill→all fences done", lat)
 	r.jobs *= 10_000 // ns/job per killed job; p50 and p99 per Kill
 	rows = append(rows, r)
 

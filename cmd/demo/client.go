@@ -121,10 +121,10 @@ func newClient(s *Scene, idx int, k clientKind, pin int) (*Client, error) {
 // newQueue puts the client on a fresh queue. Called with c.mu held, or before the client runs.
 func (c *Client) newQueue() error {
 	q, err := c.s.d.NewQueue(vkdep.QueueOptions{
-		Name:       fmt.Sprintf("%s#%d", c.kind.name, c.gen+1),
-		JobTimeout: c.s.cfg.JobTimeout,
-		VkQueue:    c.pin,
-		OnTimeout:  c.onTimeout,
+		Name:         fmt.Sprintf("%s#%d", c.kind.name, c.gen+1),
+		JobTimeout:   c.s.cfg.JobTimeout,
+		VkQueueIndex: c.pin,
+		OnTimeout:    c.onTimeout,
 	})
 	if err != nil {
 		return err

@@ -52,7 +52,7 @@ const stallThreshold = 150 * time.Millisecond
 func newCompositor(s *Scene) (*Compositor, error) {
 	// High priority: on a VkQueue it shares, its frames go to the driver before the clients' and
 	// the flood's ready work, behind at most the driver budget of theirs (H1, H2).
-	q, err := s.d.NewQueue(vkdep.QueueOptions{Name: "compositor", Bypass: true, VkQueue: s.compVkQueue, Priority: vkdep.PriorityHigh})
+	q, err := s.d.NewQueue(vkdep.QueueOptions{Name: "compositor", Bypass: true, VkQueueIndex: s.compVkQueue, Priority: vkdep.PriorityHigh})
 	if err != nil {
 		return nil, err
 	}

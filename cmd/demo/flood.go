@@ -32,7 +32,7 @@ type Flood struct {
 const floodDepth = 32
 
 func newFlood(s *Scene) (*Flood, error) {
-	q, err := s.d.NewQueue(vkdep.QueueOptions{Name: "flood", Priority: vkdep.PriorityLow, VkQueue: s.compVkQueue, Credits: 2 * floodDepth})
+	q, err := s.d.NewQueue(vkdep.QueueOptions{Name: "flood", Priority: vkdep.PriorityLow, VkQueueIndex: s.compVkQueue, Credits: 2 * floodDepth})
 	if err != nil {
 		return nil, err
 	}

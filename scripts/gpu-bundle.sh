@@ -4,7 +4,7 @@
 # downloads the Debian Vulkan loader, glvnd and validation-layer debs into .gl/. Both folders are
 # git-ignored; a visit to the GPU machine carries them (64 MiB in all: binaries are stripped).
 #
-# .gpu/bin/      bench, demo, idle; the test binary of every package with tests (vkdep also with -race)
+# .gpu/bin/      bench, demo; the test binary of every package with tests (vkdep also with -race)
 # .gpu/lib/      the shared libraries cmd/demo links that such a machine lacks (X11 and friends)
 # .gpu/tree/     the files the test binaries read from their package folder, at its path
 # .gl/           *.deb, unpacked by gpu-run.sh only where libvulkan.so.1 is missing
@@ -22,7 +22,7 @@ mkdir -p "$B/bin" "$B/lib" "$B/tree"
 # -s -w drops the ELF symbol table and DWARF: the binaries shrink by about a third and Go's own
 # tracebacks (pclntab) still name functions and lines.
 ld=("-ldflags=-s -w")
-"$GO" build "${ld[@]}" -o "$B/bin/" ./cmd/bench ./cmd/demo ./cmd/idle
+"$GO" build "${ld[@]}" -o "$B/bin/" ./cmd/bench ./cmd/demo
 for pkg in $("$GO" list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...); do
 	name=$(basename "$pkg")
 	"$GO" test -c "${ld[@]}" -o "$B/bin/$name.test" "$pkg"

@@ -3,7 +3,7 @@
 # device the machine has (the NVIDIA GPU when its ICD is found), from the repository root:
 #
 #   1 bench      the benchmark suite, alone on the machine (table, JSON, SVG)
-#   2 idle       the CPU an idle Device costs, with 0 and with 8 queues
+#   2 idle       the CPU an idle Device costs, with 0 and with 4 queues (bench -workload idle)
 #   3 suites     every test binary side by side, validation on (VKDEP_VALIDATE=1, CI=true)
 #   4 schedules  the random fault schedules (500, in 4 processes), beside step 3
 #   5 demo       cmd/demo headless with a hung client
@@ -87,7 +87,7 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version -
 # and the validation layer, unpacked into / from .gl. A machine that has one (this development
 # machine, CI) is never touched.
 # What the dynamic linker finds for the bundle's own binary decides (ldconfig may be off PATH).
-if ldd "$G/bin/idle" 2>/dev/null | grep -q 'libvulkan\.so\.1 => not found'; then
+if ldd "$G/bin/bench" 2>/dev/null | grep -q 'libvulkan\.so\.1 => not found'; then
 	if ! compgen -G "$GL/*.deb" >/dev/null; then
 		say "no libvulkan.so.1 here and no $GL/*.deb: run make gpu-bundle where apt-get can download them"
 		sync_out
@@ -154,9 +154,10 @@ record 1-bench
 cat "$W/1-bench.log" >>"$LOG"
 
 # 2. CPU used by an idle Device (lavapipe's wait-any polls; the NVIDIA driver's blocks).
-run_step 2-idle "$t_idle" dir-idle "$G/bin/idle" 0 8
+# Measured again alone, after the suite: the figure F3 is about (the bench's first rows too).
+run_step 2-idle "$t_idle" dir-idle "$G/bin/bench" -workload idle
 record 2-idle
-grep -E '^(device|idle):' "$W/2-idle.log" >>"$LOG"
+grep -E '^(device| *idle)' "$W/2-idle.log" >>"$LOG"
 sync_out
 
 # 3 and 4. The correctness suites side by side, with the validation layer on: each test binary

@@ -62,6 +62,9 @@ func (q *Queue) reached(counter uint64) {
 	if len(retired) > 0 {
 		q.updateDeadlineLocked()
 	}
+	// The VkQueue these jobs ran on: a move (placement.go) writes q.hw under q.mu, and may happen
+	// as soon as inflight is empty, so it is read here, not after Unlock.
+	hw := q.hw
 	q.mu.Unlock()
 	// The semaphore reached these jobs' values: the VkQueue's submit thread is past their
 	// submits, and past every submit before them (retire.go). Read before retire recycles them.
@@ -70,12 +73,12 @@ func (q *Queue) reached(counter uint64) {
 		seq = max(seq, j.hwSeq)
 	}
 	if turns > 0 {
-		q.hw.arb.done(q, turns, cost, last, oldest, t)
+		hw.arb.done(q, turns, cost, last, oldest, t)
 	}
 	q.retire(retired)
 	clear(retired)
 	q.retiring = retired
-	q.dev.reap(q.hw, seq)
+	q.dev.reap(hw, seq)
 	if more && len(retired) > 0 {
 		q.kick()
 	}
@@ -188,9 +191,10 @@ func (q *Queue) drainCPU() {
 		q.stats.Completed++
 	}
 	q.creditsUsed = 0
+	hw := q.hw // as in reached: read under q.mu
 	q.mu.Unlock()
 	if turns > 0 {
-		q.hw.arb.done(q, turns, cost, 0, t, t)
+		hw.arb.done(q, turns, cost, 0, t, t)
 	}
 	q.retire(retired)
 	q.maybeFinish()

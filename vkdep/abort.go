@@ -72,6 +72,12 @@ func (a *abortWords) put(i uint32) {
 
 func (a *abortWords) set(i uint32) { atomic.StoreUint32(&a.words[i], 1) }
 
+// abortState is a queue's abort word (T5), embedded in Queue.
+type abortState struct {
+	abortIndex uint32      // its word in the device's abort buffer
+	aborted    atomic.Bool // Kill set the abort word (Aborted)
+}
+
 // AbortWord returns where the queue's cooperative abort word is (T5).
 func (q *Queue) AbortWord() AbortWord {
 	a := q.dev.abort

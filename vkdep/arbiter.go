@@ -112,6 +112,21 @@ func schedConfig(mode Scheduling, depth int, budget time.Duration) (Scheduling, 
 	return mode, int32(depth), int64(budget)
 }
 
+// turnState is a queue's side of its VkQueue's arbiter, embedded in Queue: turns held, virtual
+// GPU time and whether the queue waits for a turn (under hw.arb.mu), and whether this pump asked
+// for one (q.mu).
+type turnState struct {
+	turns     atomic.Int32
+	cost      atomic.Int64 // estimated GPU time per job (ns), for the bound (H2)
+	vrt       int64
+	turnWait  bool
+	askedTurn bool
+	// lastProgress is when the completion goroutine last retired a job of the queue (now(), under
+	// q.mu): the queue's oldest unfinished job has been on the GPU since then at most (T7,
+	// blame.go).
+	lastProgress int64
+}
+
 // arbiter is a VkQueue's scheduler (the seed's "orchestrator"): it decides which of the vkdep
 // queues bound to the VkQueue may hand its next ready job to the driver. Each queue's pump asks it
 // for a turn per job, as it checks credits (C1); a job holds its turn until it is retired.

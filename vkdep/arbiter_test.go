@@ -158,7 +158,7 @@ func TestHardwareScheduling(t *testing.T) {
 		r := newRigOn(t, d)
 		q := r.queue(vkdep.QueueOptions{Name: "flood", VkQueueIndex: 1})
 		r.queue(vkdep.QueueOptions{Name: "idle", VkQueueIndex: 1}) // shared: estimates are kept
-		for id := range uint32(3) {                           // the queue's jobs get an estimate
+		for id := range uint32(3) {                                // the queue's jobs get an estimate
 			r.wait(r.submit(q, r.job(q, 90+id)))
 		}
 		release := r.blockVkQueue(vkdep.PriorityRealtime)

@@ -45,7 +45,6 @@ func (d *Device) NewHostTimeline(name string) (*HostTimeline, error) {
 	}
 	h := &HostTimeline{}
 	h.tl = timeline{dev: d, sem: sem, name: fmt.Sprintf("host timeline %q", name), host: h}
-	h.tl.reached = h.reached
 	if !d.register(&h.tl, h.kill, false) {
 		d.destroySemaphore(sem)
 		return nil, d.usable()

@@ -98,6 +98,45 @@ func (q *Queue) record(j *Job) JobRecord {
 	}
 }
 
+// Stats is a snapshot of a queue's counters.
+type Stats struct {
+	Pushed          uint64 // jobs pushed
+	Bypassed        uint64 // submitted in the pushing goroutine (P1)
+	WorkerSubmitted uint64 // submitted by the queue's worker
+	SubmitCalls     uint64 // vkQueueSubmit2 calls: Bypassed+WorkerSubmitted over this is jobs per call
+	Skipped         uint64 // completed without running: failed dependency, closed queue
+	Killed          uint64 // completed with ErrKilled without running
+	Completed       uint64 // fences completed
+	TimedOut        uint64 // jobs banned by the timeout watch
+	InFlight        int    // submitted, not yet complete
+	Pending         int    // armed or pushed, not yet submitted
+	CreditsInUse    int
+
+	// Latencies over the queue's most recent 1024 jobs that ran (skipped and killed jobs are not
+	// counted): from Push until its vkQueueSubmit2 returned (time spent waiting for
+	// dependencies, credits, a stopped queue or the worker), and from then until the completion
+	// goroutine completed its fence (GPU time plus completion latency).
+	PushToSubmit Latency
+	SubmitToDone Latency
+}
+
+// Stats returns a snapshot of the queue's counters and latencies. It does not block on the GPU;
+// summarising the latencies takes a few tens of microseconds.
+func (q *Queue) Stats() Stats {
+	var a, b latencySnap
+	q.mu.Lock()
+	s := q.stats
+	s.InFlight = q.inflight.len()
+	s.Pending = q.pending.len()
+	s.CreditsInUse = q.creditsUsed
+	q.pushToSub.snapshot(&a)
+	q.subToDone.snapshot(&b)
+	q.mu.Unlock()
+	s.PushToSubmit = a.summarise()
+	s.SubmitToDone = b.summarise()
+	return s
+}
+
 // Latency summarises one latency over a queue's most recent jobs that ran (up to 1024).
 type Latency struct {
 	P50, P99, Max time.Duration

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"vkdep.dev/internal/vk"
 )
 
 // QueueOptions configure a Queue. The zero value is a sane queue: 64 credits, no timeout, no
@@ -57,23 +55,32 @@ type QueueOptions struct {
 // concurrent use (E3).
 type Queue struct {
 	dev  *Device
-	hw   *hwQueue
+	hw   *hwQueue // the VkQueue it submits to now; changes only under q.mu, between jobs (H4)
 	tl   timeline
 	opts QueueOptions
 	log  *slog.Logger
+	id   uint64 // JobRecord.QueueID
 
 	credits int
 
 	// armMu serialises Arm, and Arm+Push in Submit (L4).
 	armMu sync.Mutex
 
+	// The job lists and the queue's state, under mu.
+	//
+	// The submitting/again hand-off. flush releases mu while it waits for the VkQueue's lock and
+	// submits (the VkQueue lock rule, vkqueue.go), with the batch already in inflight. While
+	// submitting is set, nobody else may submit for the queue (a later batch would overtake it,
+	// O1) or recycle its in-flight jobs: a pump that finds it set records again and leaves, and
+	// the submitting pump looks at the pending jobs once more when its submit returns; drainCPU
+	// and reached record drainLater and reachLater, and flush posts them when done.
 	mu          sync.Mutex
 	nextValue   uint64  // last armed value
 	pushedUpTo  uint64  // last pushed value
 	pending     jobList // armed, not yet submitted, in value order
 	inflight    jobList // submitted, not yet retired
 	creditsUsed int
-	submitting  bool // a goroutine is in flush's vkQueueSubmit2 with q.mu released
+	submitting  bool // a goroutine is in flush's vkQueueSubmit2 with mu released
 	again       bool // pump was called meanwhile: the submitting goroutine looks again
 	drainLater  bool // drainCPU was asked for meanwhile: flush posts it when done
 	reachLater  bool // reached stopped at a job being submitted: flush posts it again when done
@@ -86,24 +93,8 @@ type Queue struct {
 	pushToSub   latencyRing
 	subToDone   latencyRing
 
-	// Scratch for building one vkQueueSubmit2, reused: the submit path allocates nothing.
-	batch []*Job
-	descs []vk.SubmitDesc
-	ops   []vk.SemOp
-	cmds  []vk.CommandBuffer
-
-	// submitted is the highest value whose signal operation has been handed to the driver
-	// (D4: dependents may wait for it GPU-side from then on).
-	submitted atomic.Uint64
-	subMu     sync.Mutex
-	subWaits  []subWait     // dependents waiting for a value to be submitted
-	subCh     chan struct{} // closed at the next submit, for Fence.WaitSubmitted; nil: nobody waits
-	// doomed lists the values vkdep has decided to fail (skipped, killed, failed dependency, behind
-	// a ban) that have not completed yet, under subMu: from that decision on they are failed
-	// dependencies (D4, D6), even while their signal-only submit is on its way. ndoomed lets
-	// resolve skip the lock while there are none.
-	doomed  []doomSpan
-	ndoomed atomic.Int32
+	submitScratch // submit.go: one vkQueueSubmit2's arrays, reused
+	subNotify     // submitted.go: what dependents learn before completion (D4, D6)
 	// gpuRefs counts jobs of other queues, in flight, that wait on this timeline on the GPU:
 	// the semaphore may not be destroyed before they finish (VUID-vkDestroySemaphore-semaphore-01137).
 	gpuRefs atomic.Int64
@@ -113,59 +104,14 @@ type Queue struct {
 	kickFn      func(error) // q.kick as a fence callback, bound once
 	recheckFn   func(error) // re-run completion once a GPU-side producer completes (D7)
 	recheckTask func()
-	retiring    []*Job // completion goroutine's scratch
+	retiring    []*Job // completion goroutine's scratch (complete.go)
 
-	// The timeout watch (timeout.go): the watched job, since when, and the deadline the
-	// completion goroutine reads without the lock (unix nanoseconds, 0: none).
-	watchedValue uint64
-	headSince    int64 // when the watched job became the oldest on the GPU: TimedOut.OnGPU
-	clockSince   int64 // where the timeout clock starts: headSince, moved by re-arms and Stop
-	stoppedAt    int64
-	deadline     atomic.Int64
-	abortIndex   uint32
-	aborted      atomic.Bool // Kill set the abort word (Aborted)
+	timeoutWatch // timeout.go (T1–T4)
+	abortState   // abort.go (T5)
+	turnState    // arbiter.go (H1–H3), blame.go (T7)
 
-	id    uint64    // JobRecord.QueueID
 	place placeInfo // placement.go: how it was placed, its recent dependencies (H4)
 	hwait hostHold  // hostwait.go: jobs waiting GPU-side on host points (D5)
-
-	// The VkQueue's arbiter (arbiter.go): turns held, virtual GPU time and whether the queue
-	// waits for a turn (both under hw.arb.mu), and whether this pump asked for one (q.mu).
-	turns     atomic.Int32
-	cost      atomic.Int64 // estimated GPU time per job (ns), for the bound (H2)
-	vrt       int64
-	turnWait  bool
-	askedTurn bool
-	// lastProgress is when the completion goroutine last retired a job of the queue (now()):
-	// the queue's oldest unfinished job has been on the GPU since then at most (T7).
-	lastProgress int64
-}
-
-type subWait struct {
-	value uint64
-	q     *Queue
-}
-
-// Stats is a snapshot of a queue's counters.
-type Stats struct {
-	Pushed          uint64 // jobs pushed
-	Bypassed        uint64 // submitted in the pushing goroutine (P1)
-	WorkerSubmitted uint64 // submitted by the queue's worker
-	SubmitCalls     uint64 // vkQueueSubmit2 calls: Bypassed+WorkerSubmitted over this is jobs per call
-	Skipped         uint64 // completed without running: failed dependency, closed queue
-	Killed          uint64 // completed with ErrKilled without running
-	Completed       uint64 // fences completed
-	TimedOut        uint64 // jobs banned by the timeout watch
-	InFlight        int    // submitted, not yet complete
-	Pending         int    // armed or pushed, not yet submitted
-	CreditsInUse    int
-
-	// Latencies over the queue's most recent 1024 jobs that ran (skipped and killed jobs are not
-	// counted): from Push until its vkQueueSubmit2 returned (time spent waiting for
-	// dependencies, credits, a stopped queue or the worker), and from then until the completion
-	// goroutine completed its fence (GPU time plus completion latency).
-	PushToSubmit Latency
-	SubmitToDone Latency
 }
 
 // NewQueue creates a queue on the device, with its own timeline semaphore and worker goroutine.
@@ -192,7 +138,7 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 		return nil, d.vkErr("vkCreateSemaphore", err)
 	}
 	q := &Queue{
-		dev: d, hw: hw, opts: opts, credits: opts.Credits, abortIndex: slot,
+		dev: d, hw: hw, opts: opts, credits: opts.Credits, abortState: abortState{abortIndex: slot},
 		kickCh: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	if q.credits <= 0 {
@@ -204,11 +150,6 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	}
 	q.id = queueIDs.Add(1)
 	q.tl = timeline{dev: d, sem: sem, name: fmt.Sprintf("queue %q", opts.Name), queue: q}
-	q.tl.reached = q.reached
-	// Wait for any progress past what was seen: a submit never has to wake the waiter.
-	q.tl.target = func() uint64 { return q.tl.seen + 1 }
-	q.tl.deadline = q.deadlineNanos
-	q.tl.expired = func() { q.checkTimeout(false) }
 	q.kickFn = func(error) { q.kick() }
 	// Posted, not called: a completion on one queue must not re-enter another's (or its own)
 	// retirement through a chain of callbacks.
@@ -372,23 +313,6 @@ func (q *Queue) worker() {
 	}
 }
 
-// Stats returns a snapshot of the queue's counters and latencies. It does not block on the GPU;
-// summarising the latencies takes a few tens of microseconds.
-func (q *Queue) Stats() Stats {
-	var a, b latencySnap
-	q.mu.Lock()
-	s := q.stats
-	s.InFlight = q.inflight.len()
-	s.Pending = q.pending.len()
-	s.CreditsInUse = q.creditsUsed
-	q.pushToSub.snapshot(&a)
-	q.subToDone.snapshot(&b)
-	q.mu.Unlock()
-	s.PushToSubmit = a.summarise()
-	s.SubmitToDone = b.summarise()
-	return s
-}
-
 // Stop halts submission to the GPU (S1): work already submitted goes on, Push still queues, the
 // timeout watch pauses. Start resumes, in order.
 func (q *Queue) Stop() {
@@ -467,3 +391,5 @@ func (q *Queue) Close() {
 // Done is closed when the queue has been closed, every job pushed to it has completed and been
 // released, and its Vulkan objects are freed.
 func (q *Queue) Done() <-chan struct{} { return q.done }
+
+func (q *Queue) String() string { return fmt.Sprintf("vkdep.Queue(%s)", q.tl.name) }

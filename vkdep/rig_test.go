@@ -1,11 +1,14 @@
 package vkdep_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -387,4 +390,51 @@ func mustPanic(t *testing.T, want string, fn func()) {
 		}
 	}()
 	fn()
+}
+
+// goid returns the calling goroutine's id, to tell which goroutine ran a callback.
+func goid() int {
+	var buf [64]byte
+	n := runtime.Stack(buf[:], false)
+	f := bytes.Fields(buf[:n])
+	id, _ := strconv.Atoi(string(f[1]))
+	return id
+}
+
+func newHost(t *testing.T, d *vkdep.Device, name string) *vkdep.HostTimeline {
+	t.Helper()
+	h, err := d.NewHostTimeline(name)
+	if err != nil {
+		t.Fatalf("NewHostTimeline: %v", err)
+	}
+	return h
+}
+
+// waitDone waits for f with a generous deadline: a fence that never completes fails the test
+// instead of hanging it.
+func waitDone(t *testing.T, f vkdep.Fence) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := f.Wait(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("fence %s value %d did not complete", f.Timeline(), f.Value())
+	}
+	return err
+}
+
+// threads returns the process's OS thread count.
+func threads(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status")
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	t.Fatal("no Threads line")
+	return 0
 }

@@ -2,7 +2,6 @@ package vkdep
 
 import (
 	"errors"
-	"fmt"
 	"runtime/trace"
 	"sync/atomic"
 
@@ -12,6 +11,15 @@ import (
 // maxBatch bounds the jobs of one vkQueueSubmit2 (B1). Larger batches gain little, and up to 32
 // submit infos the C side builds the structs on its stack.
 const maxBatch = 32
+
+// submitScratch holds the arrays of one vkQueueSubmit2, embedded in Queue and reused under q.mu:
+// the submit path allocates nothing.
+type submitScratch struct {
+	batch []*Job
+	descs []vk.SubmitDesc
+	ops   []vk.SemOp
+	cmds  []vk.CommandBuffer
+}
 
 // flushHook is a test seam (export_test.go): called at the start of each flush, queue lock held.
 var flushHook atomic.Pointer[func(*Queue)]
@@ -26,9 +34,8 @@ var flushHook atomic.Pointer[func(*Queue)]
 // (P2). The completion goroutine never calls it: it must not wait for a VkQueue's lock.
 func (q *Queue) pump(inCaller bool) {
 	if q.submitting {
-		// Another goroutine is inside a vkQueueSubmit2 of this queue, with q.mu released; it
-		// looks at the pending jobs again when it returns. Submitting from here would let
-		// a later batch overtake it (O1).
+		// The submitting/again hand-off (Queue.submitting): the goroutine inside this queue's
+		// vkQueueSubmit2 looks at the pending jobs again when it returns (O1).
 		q.again = true
 		return
 	}
@@ -59,18 +66,11 @@ func (q *Queue) pump(inCaller bool) {
 					j.readyAt = now()
 					j.phase("ready")
 				}
-				switch {
-				case depErr != nil && !q.opts.RunOnDependencyError:
+				if depErr != nil && !q.opts.RunOnDependencyError {
 					// D6: the dependency failed; the job does not run.
 					q.skipLocked(j, because(ErrDependency, depErr))
-				case !ready:
-				case q.stopped:
-					ready = false
-				case q.creditsUsed+j.cost > q.credits:
-					ready = false
-				case !q.turn(j):
-					// H1–H3: the VkQueue's arbiter gives the turn to another queue.
-					ready = false
+				} else if ready {
+					ready = q.admit(j)
 				}
 				if !ready && !j.skip {
 					break
@@ -102,6 +102,19 @@ func (q *Queue) pump(inCaller bool) {
 			return
 		}
 	}
+}
+
+// admit reports whether job j, whose dependencies allow it, may be submitted now: the queue is
+// not stopped (S1), credits allow (C1) and the VkQueue's arbiter gives the queue the turn rather
+// than another queue sharing it (H1–H3). The turn is asked for last: it is taken when given.
+func (q *Queue) admit(j *Job) bool {
+	switch {
+	case q.stopped:
+		return false
+	case q.creditsUsed+j.cost > q.credits:
+		return false
+	}
+	return q.turn(j)
 }
 
 // resolve reports whether j's dependencies let it be submitted now, or the error of one that
@@ -138,91 +151,6 @@ func (q *Queue) resolve(j *Job) (ready bool, failed error) {
 	return ready, nil
 }
 
-// depFailed returns the error of dependency f if it completed with one, or if vkdep has decided to
-// fail it (D4, D6): a skipped, killed or doomed producer whose value may already be signalled, or
-// about to be, by a signal-only submit. A GPU-side wait on that signal would run the consumer's
-// work on the strength of a producer that never ran.
-func depFailed(f Fence) error {
-	// The doomed list first: a value leaves it only once done has moved past it, so missing it
-	// there means Completed below is true.
-	if p := f.tl.queue; p != nil {
-		if err := p.doomedErr(f.value); err != nil {
-			return &FenceError{Timeline: p.tl.name, Value: f.value, Err: err}
-		}
-	}
-	if f.Completed() {
-		return f.Err()
-	}
-	return nil
-}
-
-// doomSpan records that the values [from, to] of a queue are decided to fail with err.
-type doomSpan struct {
-	from, to uint64
-	err      error
-}
-
-// doom records that value v will complete with err without running (D4, D6). The caller holds
-// q.mu; spans already completed are dropped, so the list stays as short as what is pending.
-func (q *Queue) doom(v uint64, err error) {
-	q.subMu.Lock()
-	done := q.tl.done.Load()
-	keep := q.doomed[:0]
-	for _, s := range q.doomed {
-		if s.to > done {
-			keep = append(keep, s)
-		}
-	}
-	clear(q.doomed[len(keep):])
-	q.doomed = keep
-	if n := len(q.doomed); n > 0 && q.doomed[n-1].to+1 == v && sameErr(q.doomed[n-1].err, err) {
-		q.doomed[n-1].to = v
-	} else {
-		q.doomed = append(q.doomed, doomSpan{from: v, to: v, err: err})
-	}
-	q.ndoomed.Store(int32(len(q.doomed)))
-	// Consumers waiting for v's submit learn now that it failed, not when its signal-only
-	// submit gets through (which may sit behind hung work).
-	keepW := q.subWaits[:0]
-	for _, w := range q.subWaits {
-		if w.value == v {
-			w.q.kick()
-		} else {
-			keepW = append(keepW, w)
-		}
-	}
-	clear(q.subWaits[len(keepW):])
-	q.subWaits = keepW
-	q.subMu.Unlock()
-}
-
-// doomedErr returns the error value v was decided to fail with, nil if none.
-func (q *Queue) doomedErr(v uint64) error {
-	if q.ndoomed.Load() == 0 {
-		return nil
-	}
-	q.subMu.Lock()
-	defer q.subMu.Unlock()
-	for _, s := range q.doomed {
-		if s.from <= v && v <= s.to {
-			return s.err
-		}
-	}
-	return nil
-}
-
-// onSubmitted asks q to kick dep once value's signal has been submitted.
-func (q *Queue) onSubmitted(value uint64, dep *Queue) {
-	q.subMu.Lock()
-	if q.submitted.Load() >= value {
-		q.subMu.Unlock()
-		dep.kick()
-		return
-	}
-	q.subWaits = append(q.subWaits, subWait{value, dep})
-	q.subMu.Unlock()
-}
-
 // flush submits q.batch in one vkQueueSubmit2. Each job gets one VkSubmitInfo2 that waits for the
 // queue's previous value — queue order is a GPU-side dependency too, so a job sees the memory
 // writes of the one before it (D3) — and for its GPU-side dependencies, runs its command buffers
@@ -233,8 +161,7 @@ func (q *Queue) onSubmitted(value uint64, dep *Queue) {
 // lock and submits: that lock may be held for long by another queue's submit or the application's
 // vkQueuePresentKHR (which lavapipe runs to completion behind every job queued before it, a hung
 // one included), and the completion goroutine, the timeout watch and Kill must still get q.mu
-// meanwhile. q.submitting keeps other pumps of the queue (which would reorder), and drainCPU (which
-// would recycle the jobs), away until the submit is done.
+// meanwhile: the submitting/again hand-off (Queue.submitting).
 func (q *Queue) flush(inCaller bool) {
 	if h := flushHook.Load(); h != nil {
 		(*h)(q)
@@ -423,259 +350,3 @@ func (q *Queue) submitFailed(err error) error {
 	}
 	return nil
 }
-
-// submitSignal returns a channel closed at the next submit of q (Fence.WaitSubmitted). It is made
-// only when somebody waits, so submits allocate nothing otherwise.
-func (q *Queue) submitSignal() <-chan struct{} {
-	q.subMu.Lock()
-	if q.subCh == nil {
-		q.subCh = make(chan struct{})
-	}
-	ch := q.subCh
-	q.subMu.Unlock()
-	return ch
-}
-
-func (q *Queue) notifySubmitted(value uint64) {
-	q.subMu.Lock()
-	if q.subCh != nil {
-		close(q.subCh)
-		q.subCh = nil
-	}
-	keep := q.subWaits[:0]
-	for _, w := range q.subWaits {
-		if w.value <= value {
-			w.q.kick()
-		} else {
-			keep = append(keep, w)
-		}
-	}
-	clear(q.subWaits[len(keep):])
-	q.subWaits = keep
-	q.subMu.Unlock()
-}
-
-// reached runs on the completion goroutine when the timeline's counter has moved to counter. It
-// retires the jobs at or below it, in order (O2): completes their fences with their error, a
-// dependency error if a producer they waited on GPU-side failed meanwhile (D7), returns their
-// credits (C2) and runs their release hooks (L6).
-func (q *Queue) reached(counter uint64) {
-	retired := q.retiring[:0]
-	t := now()
-	var turns int32
-	var oldest, cost int64
-	var last uint64
-	q.mu.Lock()
-	for q.inflight.len() > 0 {
-		j := q.inflight.at(0)
-		if j.value > counter {
-			break
-		}
-		if j.state != jobSubmitted {
-			// Its submit has not returned yet (the GPU can be that fast): flush still
-			// writes to it, so it is retired once flush is done.
-			q.reachLater = true
-			break
-		}
-		if !q.producersDone(j) {
-			break
-		}
-		q.inflight.pop()
-		j.doneAt = t
-		if !j.skip {
-			q.creditsUsed -= j.cost
-			q.pushToSub.add(j.submittedAt - j.pushedAt)
-			q.subToDone.add(t - j.submittedAt)
-		}
-		if j.err != nil {
-			q.noteRetired(j, t) // T7
-		}
-		if j.turn != 0 {
-			if turns == 0 {
-				oldest = j.submittedAt
-			}
-			turns++
-			cost += j.turnCost
-			last = max(last, j.turn)
-		}
-		q.stats.Completed++
-		retired = append(retired, j)
-	}
-	if len(retired) > 0 {
-		q.lastProgress = t
-	}
-	more := q.pending.len() > 0
-	if len(retired) > 0 {
-		q.updateDeadlineLocked()
-	}
-	q.mu.Unlock()
-	// The semaphore reached these jobs' values: the VkQueue's submit thread is past their
-	// submits, and past every submit before them (retire.go). Read before retire recycles them.
-	var seq uint64
-	for _, j := range retired {
-		seq = max(seq, j.hwSeq)
-	}
-	if turns > 0 {
-		q.hw.arb.done(q, turns, cost, last, oldest, t)
-	}
-	q.retire(retired)
-	clear(retired)
-	q.retiring = retired
-	q.dev.reap(q.hw, seq)
-	if more && len(retired) > 0 {
-		q.kick()
-	}
-	q.maybeFinish()
-}
-
-// producersDone reports whether every producer j waited on GPU-side has completed on the CPU,
-// taking a producer's error as j's (D7). If one has not — its value was reached, but its
-// completion is still being processed, or it is being failed without the GPU — j waits for it.
-func (q *Queue) producersDone(j *Job) bool {
-	for i, f := range j.gpuDeps {
-		if !f.Completed() {
-			switch {
-			case f.tl.seen >= f.value:
-				// Its value is reached and its queue completes it this round (the usual
-				// case): look again next round, with a task bound once, allocation-free.
-				q.dev.waiter.post(q.recheckTask)
-			case j.waitingOn != i+1:
-				// Once per producer: after this one completes, another may be the one
-				// still pending, and it needs its own callback.
-				j.waitingOn = i + 1
-				f.OnDone(q.recheckFn)
-			}
-			return false
-		}
-		if err := f.Err(); err != nil && j.err == nil && !q.opts.RunOnDependencyError {
-			j.err = because(ErrDependency, err)
-		}
-	}
-	return true
-}
-
-// retire completes the jobs' fences, in order, then runs their release hooks and recycles them.
-// Completion goroutine only.
-func (q *Queue) retire(jobs []*Job) {
-	// Observers see a job's record before its fence completes, so a record is there by the time
-	// anybody waiting on the fence wakes up.
-	if obs := q.dev.loadObservers(); len(obs) > 0 {
-		for _, j := range jobs {
-			rec := q.record(j)
-			for _, o := range obs {
-				o.fn(rec)
-			}
-		}
-	}
-	for i := 0; i < len(jobs); {
-		k := i
-		for k+1 < len(jobs) && sameErr(jobs[k+1].err, jobs[i].err) {
-			k++
-		}
-		q.tl.complete(jobs[k].value, jobs[i].err)
-		i = k + 1
-	}
-	for _, j := range jobs {
-		j.phase("done")
-		if j.release != nil {
-			if j.trace != nil {
-				trace.WithRegion(j.trace.ctx, "vkdep.release", j.release)
-			} else {
-				j.release()
-			}
-		}
-		j.endTask()
-		for _, f := range j.gpuDeps {
-			if p := f.tl.queue; p != nil && p.gpuRefs.Add(-1) == 0 {
-				p.maybeFinish()
-			}
-		}
-		if !j.orphan {
-			j.reset()
-			jobPool.Put(j)
-		}
-	}
-}
-
-// drainCPU completes, on the CPU, the jobs of a queue whose device is gone or whose semaphore has
-// been freed (pushes after the queue finished): the semaphore will not move any more. Completion
-// goroutine only.
-func (q *Queue) drainCPU() {
-	var retired []*Job
-	q.mu.Lock()
-	if q.submitting {
-		// A submit of the queue is under way with its jobs already in inflight: they are
-		// drained when it returns (flush posts this again).
-		q.drainLater = true
-		q.mu.Unlock()
-		return
-	}
-	for q.inflight.len() > 0 {
-		retired = append(retired, q.inflight.pop())
-	}
-	for q.pending.len() > 0 && q.pending.at(0).state != jobArmed {
-		retired = append(retired, q.pending.pop())
-	}
-	t := now()
-	var turns int32
-	var cost int64
-	for _, j := range retired {
-		if j.turn != 0 {
-			turns++
-			cost += j.turnCost
-		}
-		j.doneAt = t
-		if j.err == nil {
-			j.err = q.dead
-		}
-		if j.err == nil {
-			j.err = ErrQueueClosed
-		}
-		q.stats.Completed++
-	}
-	q.creditsUsed = 0
-	q.mu.Unlock()
-	if turns > 0 {
-		q.hw.arb.done(q, turns, cost, 0, t, t)
-	}
-	q.retire(retired)
-	q.maybeFinish()
-}
-
-// deviceGone is the queue's part of V1, on the completion goroutine: every job not yet complete
-// completes with err, in order, and its release hook runs; later pushes do the same.
-func (q *Queue) deviceGone(err error) {
-	q.mu.Lock()
-	if q.dead == nil {
-		q.dead = err
-	}
-	q.mu.Unlock()
-	q.drainCPU()
-}
-
-// maybeFinish frees the queue's Vulkan objects and closes Done once it is closed and nothing of it
-// or waiting on it is in flight (X1). The semaphore is destroyed on the completion goroutine, after
-// it has left the wait set.
-func (q *Queue) maybeFinish() {
-	q.mu.Lock()
-	if q.finished || !q.closed || q.pending.len() > 0 || q.inflight.len() > 0 || q.gpuRefs.Load() > 0 {
-		q.mu.Unlock()
-		return
-	}
-	q.finished = true
-	pushed := q.stats.Pushed
-	q.mu.Unlock()
-	q.dev.unregister(&q.tl)
-	q.dev.waiter.unwatch(&q.tl, func() {
-		// X4: freed once a later completion on the VkQueue shows the driver is done with
-		// them (retire.go).
-		q.dev.bury(q.hw, q.tl.sem, q.abortIndex)
-		q.hw.arb.leave(q)
-		q.dev.unplace(q)
-		q.dev.removeQueue(q)
-		q.log.Debug("vkdep: queue finished", "queue", q.opts.Name, "jobs", pushed)
-		close(q.done)
-	})
-}
-
-func (q *Queue) String() string { return fmt.Sprintf("vkdep.Queue(%s)", q.tl.name) }

@@ -33,17 +33,10 @@ type timeline struct {
 	errs  []errSpan // ascending, disjoint
 	waits waitHeap  // CPU waiters (Done channels, Wait, callbacks) on values above done
 
-	// reached is called on the completion goroutine when the semaphore's counter has moved past
-	// what it last reported. It decides what completes (queue or host rules).
-	reached func(counter uint64)
-	// target tells the completion waiter, at the start of each round, which counter value to
-	// wait for (0: none this round).
-	target func() uint64
-	seen   uint64 // last counter value passed to reached; completion goroutine only
-	// deadline, when set, is the time (unix nanoseconds, 0: none) at which the completion
-	// goroutine calls expired: the queue's timeout watch (T1).
-	deadline func() int64
-	expired  func()
+	// seen is the last counter value the completion waiter handed to the queue's reached
+	// (complete.go); completion goroutine only. The waiter waits for seen+1 on every watched
+	// timeline: any progress, so a submit never has to wake it.
+	seen uint64
 }
 
 // errSpan records that the fences with values in (from, to] completed with err.

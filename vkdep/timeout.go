@@ -2,6 +2,7 @@ package vkdep
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,17 @@ type TimedOut struct {
 	Queue *Queue
 	Fence Fence         // the job's finished fence
 	OnGPU time.Duration // since it became the queue's oldest job on the GPU; a re-arm (TimeoutStillRunning) does not restart it
+}
+
+// timeoutWatch is a queue's timeout watch (T1), embedded in Queue: the watched job, since when,
+// and the deadline the completion goroutine reads without the lock. Guarded by q.mu, except
+// deadline.
+type timeoutWatch struct {
+	watchedValue uint64
+	headSince    int64        // when the watched job became the oldest on the GPU: TimedOut.OnGPU
+	clockSince   int64        // where the timeout clock starts: headSince, moved by re-arms and Stop
+	stoppedAt    int64        // when Stop paused the clock
+	deadline     atomic.Int64 // unix nanoseconds, 0: none
 }
 
 // TriggerTimeout runs the timeout check now, without waiting for the clock (T3): OnTimeout is

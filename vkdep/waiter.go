@@ -82,8 +82,10 @@ func newWaiter(dev *vk.Device, onLost func(string, error)) (*waiter, error) {
 	return w, nil
 }
 
-// watch adds t to the set of timelines the waiter waits on. t.target decides, each round, what
-// value it waits for (0: skip this round).
+// watch adds t, a queue's timeline, to the set of timelines the waiter waits on. Each round it
+// waits for t.seen+1 (any progress), hands a new counter to t.queue.reached (complete.go), and
+// asks t.queue.checkTimeout when t.queue.deadlineNanos has passed (timeout.go). Host timelines
+// are not watched: HostTimeline.signal posts their completions.
 func (w *waiter) watch(t *timeline) {
 	w.mu.Lock()
 	w.watched = append(w.watched, t)
@@ -242,11 +244,10 @@ func (w *waiter) run() {
 		w.vals = append(w.vals[:0], w.wakeAt, 1)
 		w.tls = w.tls[:0]
 		for _, t := range w.watched {
-			if v := t.target(); v != 0 && v != math.MaxUint64 {
-				w.sems = append(w.sems, t.sem)
-				w.vals = append(w.vals, v)
-				w.tls = append(w.tls, t)
-			}
+			// Any progress past what was seen: a submit never has to wake the waiter.
+			w.sems = append(w.sems, t.sem)
+			w.vals = append(w.vals, t.seen+1)
+			w.tls = append(w.tls, t)
 		}
 		// The nearest timeout deadline bounds the wait (T1): the waiter doubles as the timeout
 		// watch, so no timer goroutine is needed.
@@ -254,10 +255,7 @@ func (w *waiter) run() {
 		now := time.Now().UnixNano()
 		w.expiring = w.expiring[:0]
 		for _, t := range w.watched {
-			if t.deadline == nil {
-				continue
-			}
-			if dl := t.deadline(); dl != 0 {
+			if dl := t.queue.deadlineNanos(); dl != 0 {
 				w.expiring = append(w.expiring, t)
 				timeout = min(timeout, uint64(max(dl-now, 0)))
 			}
@@ -290,14 +288,14 @@ func (w *waiter) run() {
 		for i, t := range w.tls {
 			if c := w.ctrs[i+2]; c > t.seen {
 				t.seen = c
-				t.reached(c)
+				t.queue.reached(c)
 			}
 		}
 		if len(w.expiring) > 0 {
 			now := time.Now().UnixNano()
 			for _, t := range w.expiring {
-				if dl := t.deadline(); dl != 0 && dl <= now {
-					t.expired()
+				if dl := t.queue.deadlineNanos(); dl != 0 && dl <= now {
+					t.queue.checkTimeout(false)
 				}
 			}
 		}

@@ -308,7 +308,7 @@ func (w *waiter) runSingle() {
 			var c uint64
 			if x.thread {
 				c = x.counter.Load()
-			} else if !s.lost && (t.queue == nil || t.queue.submitted.Load() > t.seen) {
+			} else if !s.lost && t.queue.submitted.Load() > t.seen {
 				var err error
 				if c, err = w.dev.Counter(t.sem); err != nil {
 					s.lost = true
@@ -319,7 +319,7 @@ func (w *waiter) runSingle() {
 			}
 			if c > t.seen {
 				t.seen = c
-				t.reached(c)
+				t.queue.reached(c)
 			}
 		}
 
@@ -330,16 +330,13 @@ func (w *waiter) runSingle() {
 		}
 		now := time.Now().UnixNano()
 		for _, t := range w.tls {
-			if t.deadline == nil {
-				continue
-			}
-			dl := t.deadline()
+			dl := t.queue.deadlineNanos()
 			if dl == 0 {
 				continue
 			}
 			if dl <= now {
-				t.expired()
-				if dl = t.deadline(); dl != 0 && dl <= now {
+				t.queue.checkTimeout(false)
+				if dl = t.queue.deadlineNanos(); dl != 0 && dl <= now {
 					// Still due: the job finished and its counter is on its way from
 					// the watch thread. Look again shortly rather than spin.
 					dl = now + int64(pollPeriod)

@@ -50,7 +50,7 @@ type env struct {
 	g     *gpu.Ctx
 	quick bool
 	opts  vkdep.Options // what dev was opened with, for workloads that open devices of their own
-	notes []string // what the figures need said beside them (printed after the table)
+	notes []string      // what the figures need said beside them (printed after the table)
 }
 
 func (e *env) note(format string, args ...any) {

@@ -1,12 +1,11 @@
 #include <string.h>
 #include "helpers.h"
+#include "handle.h"
 #include "_cgo_export.h"
 
 _Static_assert(sizeof(VkSemaphore) == 8, "vkdep assumes 64-bit non-dispatchable handles");
 _Static_assert(sizeof(vkdep_sem_op) == 24, "vkdep_sem_op layout");
-_Static_assert(sizeof(vkdep_submit_desc) == 16, "vkdep_submit_desc layout");
-
-#define H(T, x) ((T)(uintptr_t)(x))
+_Static_assert(sizeof(vkdep_submit_desc) == 12, "vkdep_submit_desc layout");
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL debug_cb(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                                VkDebugUtilsMessageTypeFlagsEXT types,
@@ -39,22 +38,6 @@ uint32_t vkdep_layer_version(const char *name) {
 				v = props[i].specVersion;
 	free(props);
 	return v;
-}
-
-int vkdep_layer_present(const char *name) {
-	uint32_t n = 0;
-	if (vkEnumerateInstanceLayerProperties(&n, NULL) != VK_SUCCESS || n == 0)
-		return 0;
-	VkLayerProperties *props = calloc(n, sizeof *props);
-	if (!props)
-		return 0;
-	int found = 0;
-	if (vkEnumerateInstanceLayerProperties(&n, props) == VK_SUCCESS)
-		for (uint32_t i = 0; i < n; i++)
-			if (strcmp(props[i].layerName, name) == 0)
-				found = 1;
-	free(props);
-	return found;
 }
 
 VkResult vkdep_create_instance(const char *app_name, uint32_t api_version, int validate, int sync_validation,
@@ -286,7 +269,7 @@ VkResult vkdep_load_dispatch(uint64_t device, vkdep_dispatch *d) {
 enum { STACK_SUBMITS = 32, STACK_SEMS = 128, STACK_CMDS = 128 };
 
 VkResult vkdep_queue_submit2(const vkdep_dispatch *d, uint64_t queue, uint32_t n, const vkdep_submit_desc *descs,
-                             const vkdep_sem_op *ops, const uint64_t *cmds, uint64_t fence) {
+                             const vkdep_sem_op *ops, const uint64_t *cmds) {
 	VkSubmitInfo2 submit_stack[STACK_SUBMITS];
 	VkSemaphoreSubmitInfo sem_stack[STACK_SEMS];
 	VkCommandBufferSubmitInfo cmd_stack[STACK_CMDS];
@@ -320,7 +303,6 @@ VkResult vkdep_queue_submit2(const vkdep_dispatch *d, uint64_t queue, uint32_t n
 		const vkdep_submit_desc *s = &descs[i];
 		submits[i] = (VkSubmitInfo2){
 		    .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO_2,
-		    .flags = s->flags,
 		    .waitSemaphoreInfoCount = s->waits,
 		    .pWaitSemaphoreInfos = s->waits ? &sems[si] : NULL,
 		    .commandBufferInfoCount = s->cmds,
@@ -331,7 +313,7 @@ VkResult vkdep_queue_submit2(const vkdep_dispatch *d, uint64_t queue, uint32_t n
 		si += s->waits + s->signals;
 		ci += s->cmds;
 	}
-	r = d->queueSubmit2(H(VkQueue, queue), n, submits, H(VkFence, fence));
+	r = d->queueSubmit2(H(VkQueue, queue), n, submits, VK_NULL_HANDLE);
 out:
 	if (submits != submit_stack)
 		free(submits);

@@ -35,7 +35,6 @@ typedef struct {
 	uint32_t waits;
 	uint32_t cmds;
 	uint32_t signals;
-	uint32_t flags;
 } vkdep_submit_desc;
 
 // What vkdep needs to know about a physical device.
@@ -69,7 +68,6 @@ VkResult vkdep_create_instance(const char *app_name, uint32_t api_version, int v
                                uint32_t ext_count, const char *const *exts, uint64_t *out);
 VkResult vkdep_create_messenger(uint64_t instance, uintptr_t user_data, uint64_t *out);
 void vkdep_destroy_messenger(uint64_t instance, uint64_t messenger);
-int vkdep_layer_present(const char *name);
 uint32_t vkdep_layer_version(const char *name);
 VkResult vkdep_physical_devices(uint64_t instance, uint32_t *count, uint64_t *out);
 void vkdep_physical_info(uint64_t phys, vkdep_phys_info *out);
@@ -81,7 +79,7 @@ VkResult vkdep_create_device(uint64_t phys, uint32_t family_count, const uint32_
 VkResult vkdep_load_dispatch(uint64_t device, vkdep_dispatch *out);
 
 VkResult vkdep_queue_submit2(const vkdep_dispatch *d, uint64_t queue, uint32_t n, const vkdep_submit_desc *descs,
-                             const vkdep_sem_op *ops, const uint64_t *cmds, uint64_t fence);
+                             const vkdep_sem_op *ops, const uint64_t *cmds);
 VkResult vkdep_wait_semaphores(const vkdep_dispatch *d, uint32_t any, uint32_t n, const uint64_t *sems,
                                const uint64_t *values, uint64_t timeout, uint32_t first_counter, uint64_t *counters);
 VkResult vkdep_signal_semaphore(const vkdep_dispatch *d, uint64_t sem, uint64_t value);

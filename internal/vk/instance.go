@@ -1,10 +1,12 @@
 // Package vk is vkdep's thin cgo binding of Vulkan 1.3, written against the system headers and
 // linked with -lvulkan (the loader, Debian's libvulkan1).
 //
-// It covers what vkdep, its benchmarks and its demo use, no more: instance and validation
-// messenger, physical-device queries, device creation with timelineSemaphore and synchronization2,
-// timeline semaphores, vkQueueSubmit2, command buffers, buffers, compute pipelines and descriptor
-// sets. Handles are plain integers on the Go side; C helpers cast them back, so Go code never holds
+// It covers what vkdep, its benchmarks and its demo use, no more. What the library (vkdep/) needs:
+// instance and validation messenger, physical-device queries, device creation with
+// timelineSemaphore and synchronization2, timeline semaphores, vkQueueSubmit2, command pools and
+// buffers with barriers, host-visible buffers. The app_* files (compute pipelines, descriptor
+// sets, recording dispatches and copies, surfaces and swapchains) serve only cmd/, internal/gpu
+// and tests; the library does not use them. Handles are plain integers on the Go side; C helpers cast them back, so Go code never holds
 // a C pointer it would have to convert. Submit, wait-any, host signal and counter reads are one cgo
 // crossing each, with the Vulkan structs built in C from flat arrays the caller reuses (no
 // allocation per call).
@@ -43,12 +45,9 @@ func VersionString(v uint32) string {
 // ValidationLayer is the Khronos validation layer's name.
 const ValidationLayer = "VK_LAYER_KHRONOS_validation"
 
-// LayerPresent reports whether the loader can find the named instance layer.
-func LayerPresent(name string) bool {
-	cs := C.CString(name)
-	defer C.free(unsafe.Pointer(cs))
-	return C.vkdep_layer_present(cs) != 0
-}
+// LayerPresent reports whether the loader can find the named instance layer: a layer's spec
+// version is never 0 (VK_MAKE_API_VERSION of at least 1.0).
+func LayerPresent(name string) bool { return LayerVersion(name) != 0 }
 
 // LayerVersion returns the named layer's spec version (APIVersion packing), 0 when absent.
 func LayerVersion(name string) uint32 {

@@ -77,7 +77,7 @@ type SemOp struct {
 // SubmitDesc says how many entries one VkSubmitInfo2 takes from the flat arrays given to Submit:
 // its Waits, then its Signals, from ops; its Cmds from cmds.
 type SubmitDesc struct {
-	Waits, Cmds, Signals, Flags uint32
+	Waits, Cmds, Signals uint32
 }
 
 // The Go and C layouts must agree: Submit hands the slices to C as they are.
@@ -127,7 +127,7 @@ func (d *Device) Submit(q Queue, descs []SubmitDesc, ops []SemOp, cmds []Command
 	if err := d.fault(FaultSubmit); err != nil {
 		return err
 	}
-	return result(C.vkdep_queue_submit2(d.disp, C.uint64_t(q), C.uint32_t(len(descs)), pd, po, pc, 0))
+	return result(C.vkdep_queue_submit2(d.disp, C.uint64_t(q), C.uint32_t(len(descs)), pd, po, pc))
 }
 
 // WaitAll is vkWaitSemaphores over sems[i] >= values[i], all of them, for at most timeout

@@ -1,7 +1,5 @@
-#include "swapchain.h"
-
-#define H(T, x) ((T)(uintptr_t)(x))
-#define OUT(x) ((uint64_t)(uintptr_t)(x))
+#include "app_swapchain.h"
+#include "handle.h"
 
 void vkdep_destroy_surface(uint64_t inst, uint64_t surface) {
 	vkDestroySurfaceKHR(H(VkInstance, inst), H(VkSurfaceKHR, surface), NULL);

@@ -3,194 +3,21 @@ package vkdep_test
 import (
 	"context"
 	"errors"
-	"golang.org/x/sync/errgroup"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"golang.org/x/sync/errgroup"
 	"vkdep.dev/internal/vk"
 	"vkdep.dev/vkdep"
 )
 
-// TestSemantics shows, on a real device with validation on, each behaviour of the queue's
-// contract, named after its number. Work is real GPU work: jobs append their ids to a buffer, so
-// results show the order things ran in.
-func TestSemantics(t *testing.T) {
-	t.Run("L1_no_fence_before_arm", func(t *testing.T) {
-		r := newRig(t)
-		q := r.queue(vkdep.QueueOptions{Name: "l1"})
-		j := r.job(q, 1)
-		if f, err := j.Fence(); !errors.Is(err, vkdep.ErrNotArmed) || !f.IsZero() {
-			t.Fatalf("Fence before Arm: %v, %v", f, err)
-		}
-		f, err := j.Arm()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if g, err := j.Fence(); err != nil || g != f {
-			t.Fatalf("Fence after Arm: %v, %v (Arm gave %v)", g, err, f)
-		}
-		r.track(f)
-		j.Push()
-		r.check()
-	})
-
-	t.Run("L2_dependency_after_arm", func(t *testing.T) {
-		r := newRig(t)
-		q := r.queue(vkdep.QueueOptions{Name: "l2"})
-		h, _ := r.d.NewHostTimeline("never")
-		j := r.job(q, 1)
-		f, _ := j.Arm()
-		r.track(f)
-		if err := j.AddDependency(h.Point(1)); !errors.Is(err, vkdep.ErrArmed) {
-			t.Fatalf("AddDependency after Arm: %v", err)
-		}
-		for _, err := range []error{j.AddCommandBuffers(r.appendCmd(q.Family(), 2)), j.SetCost(2), j.OnRelease(nil)} {
-			if !errors.Is(err, vkdep.ErrArmed) {
-				t.Fatalf("change after Arm: %v", err)
-			}
-		}
-		j.Push()
-		// The refused dependency on a point nobody signals did not stick: the job runs.
-		if err := r.wait(f); err != nil {
-			t.Fatal(err)
-		}
-		if got := r.ids(); !slices.Equal(got, []uint32{1}) {
-			t.Fatalf("ran %v, want [1]: the refused command buffer must not have been added", got)
-		}
-		r.check()
-	})
-
-	t.Run("L3_values_strictly_increase_in_arm_order", func(t *testing.T) {
-		r := newRig(t)
-		q := r.queue(vkdep.QueueOptions{Name: "l3", Bypass: true})
-		var prev uint64
-		for i := range uint32(5) {
-			f := r.submit(q, r.job(q, i))
-			if f.Value() != prev+1 {
-				t.Fatalf("value %d after %d", f.Value(), prev)
-			}
-			prev = f.Value()
-		}
-		// Concurrent submitters: every value used once, no gaps.
-		var mu sync.Mutex
-		var vals []uint64
-		var wg sync.WaitGroup
-		for g := range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range 25 {
-					f := r.submit(q, r.job(q, uint32(100+g*25+i)))
-					mu.Lock()
-					vals = append(vals, f.Value())
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		slices.Sort(vals)
-		for i, v := range vals {
-			if v != prev+1+uint64(i) {
-				t.Fatalf("concurrent values %v: gap or repeat at %d", vals, i)
-			}
-		}
-		r.check()
-	})
-
-	t.Run("L4_push_out_of_arm_order_panics", func(t *testing.T) {
-		r := newRig(t)
-		q := r.queue(vkdep.QueueOptions{Name: "l4"})
-		j1, j2 := r.job(q, 1), r.job(q, 2)
-		f1, _ := j1.Arm()
-		f2, _ := j2.Arm()
-		r.track(f1)
-		r.track(f2)
-		mustPanic(t, "out of Arm order", j2.Push)
-		j1.Push()
-		j2.Push()
-		r.check()
-		if got := r.ids(); !slices.Equal(got, []uint32{1, 2}) {
-			t.Fatalf("ran %v", got)
-		}
-	})
-
-	t.Run("L5_arm_validates_and_leaves_job_unchanged", func(t *testing.T) {
-		r := newRig(t)
-		q := r.queue(vkdep.QueueOptions{Name: "l5", Credits: 4})
-		j := r.job(q, 1)
-		j.SetCost(5)
-		if _, err := j.Arm(); !errors.Is(err, vkdep.ErrTooBig) || !strings.Contains(err.Error(), `queue "l5"`) {
-			t.Fatalf("Arm with cost 5 of 4 credits: %v", err)
-		}
-		if _, err := j.Fence(); !errors.Is(err, vkdep.ErrNotArmed) {
-			t.Fatalf("job armed by a failed Arm: %v", err)
-		}
-		j.SetCost(4)
-		r.submit(q, j)
-		z := q.NewJob()
-		z.AddCommandBuffers(0)
-		if _, err := q.Submit(z); !errors.Is(err, vkdep.ErrBadHandle) {
-			t.Fatalf("zero command buffer: %v", err)
-		}
-		r.check()
-	})
-
-	t.Run("L6_release_once_after_fence_and_gpu", func(t *testing.T) {
-		r := newRig(t)
-		q := r.queue(vkdep.QueueOptions{Name: "l6"})
-		hold, release := r.held("l6 hold")
-		type seen struct {
-			done bool
-			ran  bool
-		}
-		var mu sync.Mutex
-		var hooks []seen
-		var fs []vkdep.Fence
-		for i := range uint32(4) {
-			j := q.NewJob()
-			j.AddCommandBuffers(r.appendCmd(q.Family(), i+1))
-			if i == 0 {
-				hold(j)
-			}
-			var f vkdep.Fence
-			id := i + 1
-			j.OnRelease(func() {
-				mu.Lock()
-				hooks = append(hooks, seen{done: f.Completed(), ran: slices.Contains(r.ids(), id)})
-				mu.Unlock()
-			})
-			f, _ = q.Submit(j)
-			fs = append(fs, f)
-		}
-		time.Sleep(50 * time.Millisecond)
-		mu.Lock()
-		if len(hooks) != 0 {
-			t.Fatalf("release hooks ran while the GPU still held the jobs: %v", hooks)
-		}
-		mu.Unlock()
-		release()
-		for _, f := range fs {
-			r.wait(f)
-		}
-		eventually(t, "4 release hooks", func() bool { mu.Lock(); defer mu.Unlock(); return len(hooks) == 4 })
-		time.Sleep(20 * time.Millisecond)
-		mu.Lock()
-		defer mu.Unlock()
-		if len(hooks) != 4 {
-			t.Fatalf("%d hook calls for 4 jobs", len(hooks))
-		}
-		for i, h := range hooks {
-			if !h.done || !h.ran {
-				t.Fatalf("hook %d ran before its fence completed or its work ran: %+v", i, h)
-			}
-		}
-	})
-
+// TestSemanticsDependencies shows, on a real device with validation on, the promises D (dependencies) of SEMANTICS.md,
+// each subtest named after its number. Work is real GPU work: jobs append their ids to a
+// buffer, so results show the order things ran in.
+func TestSemanticsDependencies(t *testing.T) {
 	t.Run("D1_nil_and_completed_dependencies_dropped", func(t *testing.T) {
 		r := newRig(t)
 		q := r.queue(vkdep.QueueOptions{Name: "d1"})
@@ -399,6 +226,12 @@ func TestSemantics(t *testing.T) {
 		r.check()
 	})
 
+}
+
+// TestSemanticsOrder shows, on a real device with validation on, the promises O (order and completion) of SEMANTICS.md,
+// each subtest named after its number. Work is real GPU work: jobs append their ids to a
+// buffer, so results show the order things ran in.
+func TestSemanticsOrder(t *testing.T) {
 	t.Run("O1_submitted_in_value_order", func(t *testing.T) {
 		r := newRig(t)
 		q := r.queue(vkdep.QueueOptions{Name: "o1", Bypass: true})
@@ -540,6 +373,12 @@ func TestSemantics(t *testing.T) {
 		r.check()
 	})
 
+}
+
+// TestSemanticsCredits shows, on a real device with validation on, the promises C (credits) of SEMANTICS.md,
+// each subtest named after its number. Work is real GPU work: jobs append their ids to a
+// buffer, so results show the order things ran in.
+func TestSemanticsCredits(t *testing.T) {
 	t.Run("C1_credit_limit", func(t *testing.T) {
 		r := newRig(t)
 		q := r.queue(vkdep.QueueOptions{Name: "c1", Credits: 3})
@@ -576,6 +415,12 @@ func TestSemantics(t *testing.T) {
 		}
 	})
 
+}
+
+// TestSemanticsBypass shows, on a real device with validation on, the promises P (bypass) and B (batching) of SEMANTICS.md,
+// each subtest named after its number. Work is real GPU work: jobs append their ids to a
+// buffer, so results show the order things ran in.
+func TestSemanticsBypass(t *testing.T) {
 	t.Run("P1_bypass_submits_in_caller", func(t *testing.T) {
 		r := newRig(t)
 		q := r.queue(vkdep.QueueOptions{Name: "p1", Bypass: true})
@@ -659,282 +504,4 @@ func TestSemantics(t *testing.T) {
 		}
 	})
 
-	t.Run("S1_stop_start", func(t *testing.T) {
-		r := newRig(t)
-		q := r.queue(vkdep.QueueOptions{Name: "s1", Bypass: true})
-		hold, release := r.held("s1")
-		j := r.job(q, 1)
-		hold(j)
-		first := r.submit(q, j)
-		eventually(t, "job 1 in flight", func() bool { return q.Stats().InFlight == 1 })
-		q.Stop()
-		for i := range uint32(5) {
-			r.submit(q, r.job(q, i+2))
-		}
-		release() // work already submitted goes on
-		r.wait(first)
-		time.Sleep(30 * time.Millisecond)
-		if s := q.Stats(); s.Pending != 5 || s.InFlight != 0 {
-			t.Fatalf("stopped queue submitted: %+v", s)
-		}
-		q.Start()
-		r.check()
-		if got := r.ids(); !slices.Equal(got, seq(1, 6)) {
-			t.Fatalf("ran %v", got)
-		}
-	})
-
-	t.Run("K1_kill", func(t *testing.T) {
-		r := newRig(t)
-		q := r.queue(vkdep.QueueOptions{Name: "k1"})
-		hold, release := r.held("k1")
-		j := r.job(q, 1)
-		hold(j)
-		running := r.submit(q, j)
-		eventually(t, "job 1 in flight", func() bool { return q.Stats().InFlight == 1 })
-		q.Stop()
-		var killed []vkdep.Fence
-		for i := range uint32(5) {
-			killed = append(killed, r.submit(q, r.job(q, i+2)))
-		}
-		cause := errors.New("client crashed")
-		q.Kill(cause)
-		q.Kill(errors.New("second kill"))
-		late := r.job(q, 9)
-		lf, err := q.Submit(late)
-		r.track(lf)
-		if !errors.Is(err, vkdep.ErrKilled) {
-			t.Fatalf("Submit after Kill: %v", err)
-		}
-		release()
-		if err := r.wait(running); err != nil {
-			t.Fatalf("submitted job of a killed queue: %v", err)
-		}
-		for _, f := range append(killed, lf) {
-			err := r.wait(f)
-			if !errors.Is(err, vkdep.ErrKilled) || !errors.Is(err, cause) {
-				t.Fatalf("killed job %d: %v", f.Value(), err)
-			}
-		}
-		r.check()
-		if got := r.ids(); !slices.Equal(got, []uint32{1}) {
-			t.Fatalf("ran %v: killed work must never run", got)
-		}
-		if s := q.Stats(); s.Killed != 6 {
-			t.Fatalf("stats %+v", s)
-		}
-	})
-
-	t.Run("X1_close", func(t *testing.T) {
-		r := newRig(t)
-		q := r.queue(vkdep.QueueOptions{Name: "x1"})
-		hold, release := r.held("x1")
-		j := r.job(q, 1)
-		hold(j)
-		f1 := r.submit(q, j)
-		f2 := r.submit(q, r.job(q, 2))
-		armed := r.job(q, 3)
-		f3, _ := armed.Arm()
-		r.track(f3)
-		start := time.Now()
-		q.Close()
-		q.Close()
-		if time.Since(start) > 5*time.Second {
-			t.Fatal("Close blocked")
-		}
-		lf, err := q.Submit(r.job(q, 4))
-		r.track(lf)
-		if !errors.Is(err, vkdep.ErrQueueClosed) {
-			t.Fatalf("Submit after Close: %v", err)
-		}
-		select {
-		case <-q.Done():
-			t.Fatal("Done closed with work in flight")
-		default:
-		}
-		release()
-		for _, f := range []vkdep.Fence{f1, f2} {
-			if err := r.wait(f); err != nil {
-				t.Fatalf("job pushed before Close: %v", err)
-			}
-		}
-		for _, f := range []vkdep.Fence{f3, lf} {
-			if err := r.wait(f); !errors.Is(err, vkdep.ErrQueueClosed) {
-				t.Fatalf("job armed or pushed after Close: %v", err)
-			}
-		}
-		armed.Push() // armed before Close, pushed after: already completed; pushing is harmless
-		r.check()
-		select {
-		case <-q.Done():
-		case <-time.After(30 * time.Second):
-			t.Fatal("Done never closed")
-		}
-		if got := r.ids(); !slices.Equal(got, []uint32{1, 2}) {
-			t.Fatalf("ran %v", got)
-		}
-	})
-
-	t.Run("X2_device_close_is_the_unload_barrier", func(t *testing.T) {
-		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-		d, err := vkdep.Open(vkdep.Options{Validate: true, OnValidation: func(m vkdep.ValidationMessage) { t.Errorf("validation: %v", m) }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, _ := d.NewQueue(vkdep.QueueOptions{Name: "a", Bypass: true})
-		b, _ := d.NewQueue(vkdep.QueueOptions{Name: "b", Credits: 4})
-		h, _ := d.NewHostTimeline("x2")
-		var released sync.WaitGroup
-		var fences []vkdep.Fence
-		for i := range 30 {
-			j := a.NewJob()
-			if i == 10 {
-				j.AddDependency(h.Point(1))
-			}
-			released.Add(2)
-			j.OnRelease(released.Done)
-			f, _ := a.Submit(j)
-			k := b.NewJob()
-			k.AddDependency(f)
-			k.OnRelease(released.Done)
-			g, _ := b.Submit(k)
-			fences = append(fences, f, g)
-		}
-		// Signalled before Close: a point still unsignalled when Close starts fails (X4,
-		// TestX4_close_with_job_held_by_host_point).
-		h.Signal(1)
-		if err := d.Close(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range fences {
-			if !f.Completed() || f.Err() != nil {
-				t.Fatalf("after Device.Close: fence %s %d completed=%v err=%v", f.Timeline(), f.Value(), f.Completed(), f.Err())
-			}
-		}
-		released.Wait() // every release hook ran (or this hangs and the test times out)
-		for _, q := range []*vkdep.Queue{a, b} {
-			select {
-			case <-q.Done():
-			default:
-				t.Fatalf("%s not done after Device.Close", q.Name())
-			}
-		}
-		if _, err := d.NewQueue(vkdep.QueueOptions{}); !errors.Is(err, vkdep.ErrDeviceClosed) {
-			t.Fatalf("NewQueue after Close: %v", err)
-		}
-	})
-
-	t.Run("X3_fences_readable_after_close", func(t *testing.T) {
-		r := newOwnRig(t) // closes its device
-		q := r.queue(vkdep.QueueOptions{Name: "x3"})
-		f := r.submit(q, r.job(q, 1))
-		r.wait(f)
-		q.Stop()
-		k := r.submit(q, r.job(q, 2))
-		q.Kill(errors.New("x3"))
-		r.check()
-		r.g.Close()
-		r.d.Close(context.Background())
-		if !f.Completed() || f.Err() != nil || f.Wait(context.Background()) != nil {
-			t.Fatalf("successful fence unreadable after close: completed=%v err=%v wait=%v", f.Completed(), f.Err(), f.Wait(context.Background()))
-		}
-		if !errors.Is(k.Err(), vkdep.ErrKilled) {
-			t.Fatalf("killed fence after close: %v", k.Err())
-		}
-	})
-
-	t.Run("E1_errors_match_sentinels_and_name_queue_and_value", func(t *testing.T) {
-		r := newRig(t)
-		q := r.queue(vkdep.QueueOptions{Name: "render"})
-		q.Stop()
-		r.submit(q, r.job(q, 1))
-		f := r.submit(q, r.job(q, 2))
-		q.Kill(nil)
-		err := r.wait(f)
-		var fe *vkdep.FenceError
-		if !errors.Is(err, vkdep.ErrKilled) || !errors.As(err, &fe) || fe.Value != 2 || !strings.Contains(err.Error(), `queue "render" value 2`) {
-			t.Fatalf("error %q", err)
-		}
-		r.check()
-	})
-
-	t.Run("E2_misuse_panics_bad_data_errors", func(t *testing.T) {
-		r := newRig(t)
-		q := r.queue(vkdep.QueueOptions{Name: "e2"})
-		other := r.queue(vkdep.QueueOptions{Name: "other"})
-		// Held on the GPU, so the queue cannot have recycled the job when it is pushed again
-		// (touching a job after Push is the caller's error; this shows it is caught).
-		hold, release := r.rawHold()
-		j := r.job(q, 1)
-		hold(j)
-		r.submit(q, j)
-		mustPanic(t, "pushed twice", j.Push)
-		release()
-		mustPanic(t, "not made by Queue.NewJob", func() { (&vkdep.Job{}).Push() })
-		mustPanic(t, "Submit of a job", func() { other.Submit(r.job(q, 2)) })
-		z := q.NewJob()
-		z.WaitSemaphore(0, 0, 0)
-		if _, err := q.Submit(z); !errors.Is(err, vkdep.ErrBadHandle) {
-			t.Fatalf("zero semaphore: %v", err)
-		}
-		r.check()
-	})
-
-	t.Run("E3_concurrent_use", func(t *testing.T) {
-		r := newRig(t)
-		qs := []*vkdep.Queue{
-			r.queue(vkdep.QueueOptions{Name: "e3a", Bypass: true}),
-			r.queue(vkdep.QueueOptions{Name: "e3b"}),
-		}
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var prev []vkdep.Fence
-		for g := range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range 30 {
-					q := qs[(g+i)%2]
-					j := r.job(q, uint32(1000*g+i))
-					mu.Lock()
-					if len(prev) > 0 {
-						j.AddDependency(prev[len(prev)-1])
-					}
-					mu.Unlock()
-					f := r.submit(q, j)
-					mu.Lock()
-					prev = append(prev, f)
-					mu.Unlock()
-					_ = q.Stats()
-				}
-			}()
-		}
-		wg.Wait()
-		r.check()
-		if n := len(r.ids()); n != 120 {
-			t.Fatalf("%d jobs ran, want 120", n)
-		}
-	})
-
-	t.Run("E4_callbacks_and_release_on_completion_goroutine", func(t *testing.T) {
-		r := newRig(t)
-		q := r.queue(vkdep.QueueOptions{Name: "e4", Bypass: true})
-		me := goid()
-		ids := make(chan int, 2)
-		j := r.job(q, 1)
-		j.OnRelease(func() { ids <- goid() })
-		f, _ := q.Submit(j)
-		f.OnDone(func(error) { ids <- goid() })
-		a, b := <-ids, <-ids
-		if a == me || a != b {
-			t.Fatalf("release on goroutine %d, callback on %d, caller %d", a, b, me)
-		}
-	})
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "ok"
-	}
-	return err.Error()
 }

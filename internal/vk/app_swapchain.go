@@ -1,7 +1,9 @@
 package vk
 
+// Presenting (surfaces, swapchains), for cmd/demo only: the library (vkdep/) never presents.
+
 /*
-#include "swapchain.h"
+#include "app_swapchain.h"
 */
 import "C"
 

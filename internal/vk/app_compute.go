@@ -1,7 +1,11 @@
 package vk
 
+// Compute pipelines and descriptor sets, for cmd/, internal/gpu and tests only: the library
+// (vkdep/) runs the application's command buffers and records nothing but barriers. The app_*
+// files (Go and C) are this part of the binding; the rest is what the library needs.
+
 /*
-#include "objects.h"
+#include "app_objects.h"
 */
 import "C"
 

@@ -27,8 +27,8 @@ func newSchedRig(t *testing.T) *rig {
 func (r *rig) blockVkQueue(prio vkdep.Priority) (release func()) {
 	r.t.Helper()
 	g := r.queue(vkdep.QueueOptions{Name: "blocker", VkQueueIndex: 1, Priority: prio})
-	gate, rel, _ := r.gateJob(g, 64)
-	f, err := g.Submit(gate) // not tracked: check counts the rig's own jobs' release hooks
+	gate, rel, _ := r.gateJob(g, 1024) // long enough to outlast the test's setup on a loaded machine
+	f, err := g.Submit(gate)           // not tracked: check counts the rig's own jobs' release hooks
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -105,12 +105,18 @@ func TestHardwareScheduling(t *testing.T) {
 		r.flood(low, 100, 20)
 		eventually(t, "low's turns taken", func() bool { return low.Stats().InFlight > 0 })
 		r.flood(normal, 200, 10)
-		eventually(t, "normal's jobs queued", func() bool { return normal.Stats().Pending+normal.Stats().InFlight == 10 })
+		// Pushed is not enough: normal's worker must have asked for a turn and been refused,
+		// or low's worker can take freed turns before normal ever asks.
+		eventually(t, "normal waiting for a turn", func() bool { return vkdep.WaitingForTurn(normal) })
 		release()
 		r.check()
 		ids := r.ids()
-		if n := before(ids, 100, 120, 200, 210); n > schedDepth {
-			t.Fatalf("%d low-priority jobs ran before the last normal one (bound %d): %v", n, schedDepth, ids)
+		// The bound's worth of low jobs was in the driver before normal asked (H2 lets it be),
+		// and a turn is taken before its submit: in the moment between normal's last turn and
+		// its vkQueueSubmit2, low may take the turns that normal's earlier jobs freed and submit
+		// first, again at most a bound's worth. FIFO runs all 20 first.
+		if n := before(ids, 100, 120, 200, 210); n > 2*schedDepth {
+			t.Fatalf("%d low-priority jobs ran before the last normal one (bound 2×%d): %v", n, schedDepth, ids)
 		}
 	})
 
@@ -195,6 +201,7 @@ func TestHardwareScheduling(t *testing.T) {
 		r.flood(a, 100, 30)
 		eventually(t, "a's turns taken", func() bool { return a.Stats().InFlight > 0 })
 		r.flood(b, 200, 30)
+		eventually(t, "b waiting for a turn", func() bool { return vkdep.WaitingForTurn(b) })
 		release()
 		r.check()
 		ids := r.ids()

@@ -55,3 +55,15 @@ func LiveSemaphores(d *Device) int64 { return d.sems.Load() }
 // OnBeforeDestroy makes Close call fn once the device is idle, before anything is destroyed: a
 // test that lets Close finish its queues frees its own objects on the device there.
 func OnBeforeDestroy(d *Device, fn func()) { d.beforeDestroy = fn }
+
+// WaitingForTurn reports whether q is recorded as waiting for a turn of its VkQueue's arbiter
+// (H1–H3): tests wait for it before releasing a blocked VkQueue, so that the order they check
+// is the arbiter's, not the order in which the queues' workers happened to run.
+func WaitingForTurn(q *Queue) bool {
+	q.mu.Lock()
+	a := &q.hw.arb
+	q.mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return q.turnWait
+}

@@ -201,20 +201,24 @@ func (w *waiter) stop() {
 	w.mu.Unlock()
 }
 
+// exit ends the completion goroutine (either waiter's): tasks posted until now still run here,
+// later ones on a goroutine of their own (post), and stopped closes.
+func (w *waiter) exit() {
+	w.mu.Lock()
+	w.exited = true
+	tasks := w.tasks
+	w.tasks = nil
+	w.mu.Unlock()
+	for _, fn := range tasks {
+		fn()
+	}
+	close(w.stopped)
+}
+
 func (w *waiter) run() {
 	// Profiles show fence callbacks and release hooks under the completion goroutine's name.
 	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("vkdep", "completion")))
-	defer func() {
-		w.mu.Lock()
-		w.exited = true
-		tasks := w.tasks
-		w.tasks = nil
-		w.mu.Unlock()
-		for _, fn := range tasks {
-			fn()
-		}
-		close(w.stopped)
-	}()
+	defer w.exit()
 	for {
 		// Posted tasks run first, before the wait set is built: a task may remove a timeline
 		// and destroy its semaphore (unwatch), which must then not be waited on.

@@ -259,15 +259,7 @@ func (w *waiter) runSingle() {
 	s.timer.Stop()
 	defer func() {
 		s.timer.Stop()
-		w.mu.Lock()
-		w.exited = true
-		tasks := w.tasks
-		w.tasks = nil
-		w.mu.Unlock()
-		for _, fn := range tasks {
-			fn()
-		}
-		close(w.stopped)
+		w.exit()
 	}()
 	for {
 		w.mu.Lock()

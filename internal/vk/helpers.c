@@ -1,6 +1,7 @@
 #include <string.h>
 #include "helpers.h"
 #include "handle.h"
+#include "priority.h"
 #include "_cgo_export.h"
 
 _Static_assert(sizeof(VkSemaphore) == 8, "vkdep assumes 64-bit non-dispatchable handles");
@@ -113,7 +114,10 @@ VkResult vkdep_physical_devices(uint64_t instance, uint32_t *count, uint64_t *ou
 	return VK_SUCCESS;
 }
 
-static int has_device_extension(VkPhysicalDevice pd, const char *name) {
+// vkdep_device_has_extension reports whether the physical device offers the named extension
+// (declared in priority.h: global priority asks too).
+int vkdep_device_has_extension(uint64_t phys, const char *name) {
+	VkPhysicalDevice pd = H(VkPhysicalDevice, phys);
 	uint32_t n = 0;
 	if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL) != VK_SUCCESS || n == 0)
 		return 0;
@@ -163,7 +167,7 @@ void vkdep_physical_info(uint64_t phys, vkdep_phys_info *out) {
 		VkPhysicalDeviceSynchronization2Features s2 = {
 		    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SYNCHRONIZATION_2_FEATURES};
 		VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
-		out->khr_synchronization2_ext = has_device_extension(pd, "VK_KHR_synchronization2");
+		out->khr_synchronization2_ext = vkdep_device_has_extension(phys, "VK_KHR_synchronization2");
 		if (base.apiVersion >= VK_API_VERSION_1_3)
 			f12.pNext = &f13;
 		else if (out->khr_synchronization2_ext)

@@ -163,34 +163,36 @@ func submitUntracked(t *testing.T, q *vkdep.Queue, j *vkdep.Job) vkdep.Fence {
 
 // X2/X4: Device.Close returns in finite time while a pushed job waits on a HostTimeline point that
 // is never signalled: the point fails with ErrDeviceClosed first, so the job completes.
-func TestX4_close_with_job_held_by_host_point(t *testing.T) {
-	d := vktest.Open(t)
-	h := newHost(t, d, "never")
-	q, err := d.NewQueue(vkdep.QueueOptions{Name: "held"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	released := make(chan struct{})
-	j := q.NewJob()
-	j.AddDependency(h.Point(1))
-	j.OnRelease(func() { close(released) })
-	f, err := q.Submit(j)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := d.Close(ctx); err != nil {
-		t.Fatalf("Device.Close with a job held by a host point: %v", err)
-	}
-	if err := f.Err(); !errors.Is(err, vkdep.ErrDependency) || !errors.Is(err, vkdep.ErrDeviceClosed) {
-		t.Fatalf("held job: %v, want ErrDependency and ErrDeviceClosed", err)
-	}
-	select {
-	case <-released:
-	default:
-		t.Fatal("held job not released when Close returned")
-	}
+func TestCloseWithJobHeldByHostPoint(t *testing.T) {
+	t.Run("X4_close_with_job_held_by_host_point", func(t *testing.T) {
+		d := vktest.Open(t)
+		h := newHost(t, d, "never")
+		q, err := d.NewQueue(vkdep.QueueOptions{Name: "held"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		released := make(chan struct{})
+		j := q.NewJob()
+		j.AddDependency(h.Point(1))
+		j.OnRelease(func() { close(released) })
+		f, err := q.Submit(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := d.Close(ctx); err != nil {
+			t.Fatalf("Device.Close with a job held by a host point: %v", err)
+		}
+		if err := f.Err(); !errors.Is(err, vkdep.ErrDependency) || !errors.Is(err, vkdep.ErrDeviceClosed) {
+			t.Fatalf("held job: %v, want ErrDependency and ErrDeviceClosed", err)
+		}
+		select {
+		case <-released:
+		default:
+			t.Fatal("held job not released when Close returned")
+		}
+	})
 }
 
 // X3: every method of a Queue, Fence, HostTimeline (and Job) is safe after Device.Close: it returns
@@ -317,47 +319,51 @@ func TestX3_aborted_is_the_queues_own(t *testing.T) {
 
 // L7: a Job used after its Push panics naming the misuse, also once vkdep has released and
 // recycled it; never a data race or a misleading message.
-func TestL7_job_used_after_push_panics(t *testing.T) {
-	r := newRig(t)
-	q := r.queue(vkdep.QueueOptions{Name: "l7", Bypass: true})
-	hold, release := r.rawHold()
-	j := r.job(q, 1)
-	hold(j)
-	f := r.submit(q, j)
-	mustPanic(t, "used after its Push", func() { j.AddDependency(vkdep.Fence{}) })
-	mustPanic(t, "used after its Push", func() { j.AddCommandBuffers(1) })
-	mustPanic(t, "pushed twice", j.Push)
-	release()
-	r.wait(f)
-	r.check() // released: the queue has recycled the job
-	mustPanic(t, "used after its Push", j.Push)
-	mustPanic(t, "used after its Push", func() { q.Submit(j) })
-	mustPanic(t, "used after its Push", func() { j.SetCost(2) })
-	mustPanic(t, "used after its Push", func() { j.Arm() })
-	// A new job may reuse the memory; the queue keeps working.
-	r.wait(r.submit(q, r.job(q, 2)))
-	r.check()
+func TestJobUsedAfterPushPanics(t *testing.T) {
+	t.Run("L7_job_used_after_push_panics", func(t *testing.T) {
+		r := newRig(t)
+		q := r.queue(vkdep.QueueOptions{Name: "l7", Bypass: true})
+		hold, release := r.rawHold()
+		j := r.job(q, 1)
+		hold(j)
+		f := r.submit(q, j)
+		mustPanic(t, "used after its Push", func() { j.AddDependency(vkdep.Fence{}) })
+		mustPanic(t, "used after its Push", func() { j.AddCommandBuffers(1) })
+		mustPanic(t, "pushed twice", j.Push)
+		release()
+		r.wait(f)
+		r.check() // released: the queue has recycled the job
+		mustPanic(t, "used after its Push", j.Push)
+		mustPanic(t, "used after its Push", func() { q.Submit(j) })
+		mustPanic(t, "used after its Push", func() { j.SetCost(2) })
+		mustPanic(t, "used after its Push", func() { j.Arm() })
+		// A new job may reuse the memory; the queue keeps working.
+		r.wait(r.submit(q, r.job(q, 2)))
+		r.check()
+	})
 }
 
 // T6: after a ban, jobs of the banned queue already submitted behind the timed-out job complete
 // with ErrDependency and ErrTimedOut: queue order made them depend on it.
-func TestT6_jobs_behind_a_banned_job_fail(t *testing.T) {
-	r := newRig(t)
-	q := r.queue(vkdep.QueueOptions{Name: "t6", JobTimeout: time.Hour})
-	gate, _, _ := r.gateJob(q, 2000)
-	fg := submitUntracked(t, q, gate)
-	behind := r.submit(q, r.job(q, 2))
-	if err := behind.WaitSubmitted(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	q.TriggerTimeout()
-	if err := r.wait(fg); !errors.Is(err, vkdep.ErrTimedOut) {
-		t.Fatalf("timed-out job: %v", err)
-	}
-	if err := r.wait(behind); !errors.Is(err, vkdep.ErrDependency) || !errors.Is(err, vkdep.ErrTimedOut) {
-		t.Fatalf("job submitted behind the banned one: %v, want ErrDependency and ErrTimedOut", err)
-	}
-	r.check()
+func TestJobsBehindABannedJobFail(t *testing.T) {
+	t.Run("T6_jobs_behind_a_banned_job_fail", func(t *testing.T) {
+		r := newRig(t)
+		q := r.queue(vkdep.QueueOptions{Name: "t6", JobTimeout: time.Hour})
+		gate, _, _ := r.gateJob(q, 2000)
+		fg := submitUntracked(t, q, gate)
+		behind := r.submit(q, r.job(q, 2))
+		if err := behind.WaitSubmitted(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		q.TriggerTimeout()
+		if err := r.wait(fg); !errors.Is(err, vkdep.ErrTimedOut) {
+			t.Fatalf("timed-out job: %v", err)
+		}
+		if err := r.wait(behind); !errors.Is(err, vkdep.ErrDependency) || !errors.Is(err, vkdep.ErrTimedOut) {
+			t.Fatalf("job submitted behind the banned one: %v, want ErrDependency and ErrTimedOut", err)
+		}
+		r.check()
+	})
 }
 
 // T1/T2: TimedOut.OnGPU is the time since the job became the queue's oldest on the GPU: a re-arm
@@ -417,28 +423,30 @@ func TestE1_invalid_options_match_a_sentinel(t *testing.T) {
 
 // X4: Device.Close also ends GPU work waiting on a HostTimeline's semaphore that nobody signals:
 // the failed points are still reached on the semaphore (D5), so the queue finishes.
-func TestX4_close_reaches_host_semaphore_for_gpu_waits(t *testing.T) {
-	d := vktest.Open(t)
-	h := newHost(t, d, "gpu-wait")
-	q, err := d.NewQueue(vkdep.QueueOptions{Name: "gpu-held"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	j := q.NewJob()
-	j.WaitSemaphore(h.Semaphore(), 5, 0)
-	f, err := q.Submit(j)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.WaitSubmitted(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := d.Close(ctx); err != nil {
-		t.Fatalf("Device.Close with GPU work waiting on a host semaphore: %v", err)
-	}
-	if !f.Completed() {
-		t.Fatal("job not complete after Close")
-	}
+func TestCloseReachesHostSemaphoreForGpuWaits(t *testing.T) {
+	t.Run("X4_close_reaches_host_semaphore_for_gpu_waits", func(t *testing.T) {
+		d := vktest.Open(t)
+		h := newHost(t, d, "gpu-wait")
+		q, err := d.NewQueue(vkdep.QueueOptions{Name: "gpu-held"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := q.NewJob()
+		j.WaitSemaphore(h.Semaphore(), 5, 0)
+		f, err := q.Submit(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.WaitSubmitted(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := d.Close(ctx); err != nil {
+			t.Fatalf("Device.Close with GPU work waiting on a host semaphore: %v", err)
+		}
+		if !f.Completed() {
+			t.Fatal("job not complete after Close")
+		}
+	})
 }

@@ -7,117 +7,119 @@ import (
 	"time"
 )
 
-// TestH4_move_between_jobs runs the move itself on a real device. lavapipe has one VkQueue, so the
+// TestMoveBetweenJobs/H4_move_between_jobs runs the move itself on a real device. lavapipe has one VkQueue, so the
 // test gives the device a second entry for that same VkQueue, sharing its lock (as Wrap does for an
 // application's lock): to vkdep they are two VkQueues of one family, to the driver one, so every
 // submit stays valid. With made-up costs that make crossing expensive, a queue whose jobs all wait
 // on another's stays put while it has work in flight, and moves next to its producer at its first
 // push while idle; its jobs still run in order, under validation.
-func TestH4_move_between_jobs(t *testing.T) {
-	var msgs []string
-	d, err := Open(Options{Validate: true, OnValidation: func(m ValidationMessage) { msgs = append(msgs, m.String()) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gate, err := d.vk.CreateTimeline(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var producer, consumer *Queue
-	defer func() {
-		if t.Failed() {
-			_ = d.vk.Signal(gate, 1<<40) // let whatever waits on the gate finish
-		}
-		for _, q := range []*Queue{producer, consumer} {
-			if q != nil {
-				q.Close()
-				<-q.Done()
-			}
-		}
-		d.vk.DestroySemaphore(gate)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := d.Close(ctx); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		for _, m := range msgs {
-			t.Errorf("validation: %s", m)
-		}
-	}()
-	first := d.hw[0]
-	twin := &hwQueue{family: first.family, index: first.index, flags: first.flags, handle: first.handle, pos: len(d.hw)}
-	twin.mu.app = &first.mu // one VkQueue, one lock
-	d.hw = append(d.hw, twin)
-	d.place.costs, d.place.canMove = hopCosts{same: 15 * time.Microsecond, cross: 170 * time.Microsecond, source: "test"}, true
-
-	producer, err = d.NewQueue(QueueOptions{Name: "producer"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	consumer, err = d.NewQueue(QueueOptions{Name: "consumer"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if producer.hw == consumer.hw {
-		t.Fatalf("independent new queues share VkQueue %d: want them apart", producer.hw.pos+1)
-	}
-	var gateValue uint64
-	// round pushes a producer job held on the GPU by the gate, and n consumer jobs waiting on it.
-	round := func(n int) Fence {
-		gateValue++
-		p := producer.NewJob()
-		if err := p.WaitSemaphore(uint64(gate), gateValue, 0); err != nil {
-			t.Fatal(err)
-		}
-		pf, err := producer.Submit(p)
+func TestMoveBetweenJobs(t *testing.T) {
+	t.Run("H4_move_between_jobs", func(t *testing.T) {
+		var msgs []string
+		d, err := Open(Options{Validate: true, OnValidation: func(m ValidationMessage) { msgs = append(msgs, m.String()) }})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var last Fence
-		for range n {
-			c := consumer.NewJob()
-			c.AddDependency(pf)
-			if last, err = consumer.Submit(c); err != nil {
+		gate, err := d.vk.CreateTimeline(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var producer, consumer *Queue
+		defer func() {
+			if t.Failed() {
+				_ = d.vk.Signal(gate, 1<<40) // let whatever waits on the gate finish
+			}
+			for _, q := range []*Queue{producer, consumer} {
+				if q != nil {
+					q.Close()
+					<-q.Done()
+				}
+			}
+			d.vk.DestroySemaphore(gate)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := d.Close(ctx); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			for _, m := range msgs {
+				t.Errorf("validation: %s", m)
+			}
+		}()
+		first := d.hw[0]
+		twin := &hwQueue{family: first.family, index: first.index, flags: first.flags, handle: first.handle, pos: len(d.hw)}
+		twin.mu.app = &first.mu // one VkQueue, one lock
+		d.hw = append(d.hw, twin)
+		d.place.costs, d.place.canMove = hopCosts{same: 15 * time.Microsecond, cross: 170 * time.Microsecond, source: "test"}, true
+
+		producer, err = d.NewQueue(QueueOptions{Name: "producer"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		consumer, err = d.NewQueue(QueueOptions{Name: "consumer"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if producer.hw == consumer.hw {
+			t.Fatalf("independent new queues share VkQueue %d: want them apart", producer.hw.pos+1)
+		}
+		var gateValue uint64
+		// round pushes a producer job held on the GPU by the gate, and n consumer jobs waiting on it.
+		round := func(n int) Fence {
+			gateValue++
+			p := producer.NewJob()
+			if err := p.WaitSemaphore(uint64(gate), gateValue, 0); err != nil {
+				t.Fatal(err)
+			}
+			pf, err := producer.Submit(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var last Fence
+			for range n {
+				c := consumer.NewJob()
+				c.AddDependency(pf)
+				if last, err = consumer.Submit(c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return last
+		}
+		wait := func(f Fence) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := f.Wait(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
-		return last
-	}
-	wait := func(f Fence) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := f.Wait(ctx); err != nil {
+		from := consumer.hw
+		last := round(2 * placeWindow)
+		consumer.mu.Lock()
+		moved, inflight := consumer.hw != from, consumer.inflight.len()
+		consumer.mu.Unlock()
+		if moved {
+			t.Fatalf("the consumer moved with %d jobs in flight", inflight)
+		}
+		if err := d.vk.Signal(gate, gateValue); err != nil {
 			t.Fatal(err)
 		}
-	}
-	from := consumer.hw
-	last := round(2 * placeWindow)
-	consumer.mu.Lock()
-	moved, inflight := consumer.hw != from, consumer.inflight.len()
-	consumer.mu.Unlock()
-	if moved {
-		t.Fatalf("the consumer moved with %d jobs in flight", inflight)
-	}
-	if err := d.vk.Signal(gate, gateValue); err != nil {
-		t.Fatal(err)
-	}
-	wait(last)
-	// Idle now: its next push moves it next to the producer, before that job is submitted.
-	last = round(1)
-	if consumer.hw != producer.hw {
-		t.Fatalf("an idle consumer whose jobs all waited on one producer stayed on VkQueue %d (producer on %d)",
-			consumer.hw.pos+1, producer.hw.pos+1)
-	}
-	if p := consumer.Placement(); !strings.Contains(p, "moved 1×") {
-		t.Errorf("Placement() = %q, want it to say it moved", p)
-	}
-	if err := d.vk.Signal(gate, gateValue); err != nil {
-		t.Fatal(err)
-	}
-	wait(last)
-	if from.users.Load() != 0 || producer.hw.users.Load() != 2 {
-		t.Fatalf("users after the move: old VkQueue %d, new %d; want 0 and 2", from.users.Load(), producer.hw.users.Load())
-	}
+		wait(last)
+		// Idle now: its next push moves it next to the producer, before that job is submitted.
+		last = round(1)
+		if consumer.hw != producer.hw {
+			t.Fatalf("an idle consumer whose jobs all waited on one producer stayed on VkQueue %d (producer on %d)",
+				consumer.hw.pos+1, producer.hw.pos+1)
+		}
+		if p := consumer.Placement(); !strings.Contains(p, "moved 1×") {
+			t.Errorf("Placement() = %q, want it to say it moved", p)
+		}
+		if err := d.vk.Signal(gate, gateValue); err != nil {
+			t.Fatal(err)
+		}
+		wait(last)
+		if from.users.Load() != 0 || producer.hw.users.Load() != 2 {
+			t.Fatalf("users after the move: old VkQueue %d, new %d; want 0 and 2", from.users.Load(), producer.hw.users.Load())
+		}
+	})
 }
 
 // TestD5_consumer_of_a_host_held_job_is_held: a job waiting GPU-side on a host point (its queue

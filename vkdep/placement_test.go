@@ -25,91 +25,93 @@ func computeVkQueues(d *vkdep.Device) int {
 	return n
 }
 
-// TestH4_affinity shows placement as asked: With shares the other queue's VkQueue, VkQueueIndex
+// TestAffinity/H4_affinity shows placement as asked: With shares the other queue's VkQueue, VkQueueIndex
 // pins, Exclusive keeps a VkQueue to itself, and jobs' records name the VkQueue they went to.
-func TestH4_affinity(t *testing.T) {
-	r := newRig(t)
-	d := r.d
-	var (
-		mu   sync.Mutex
-		recs = map[string][]int{}
-	)
-	defer d.Observe(func(rec vkdep.JobRecord) {
-		mu.Lock()
-		recs[rec.Queue] = append(recs[rec.Queue], rec.VkQueue)
-		mu.Unlock()
-	})()
+func TestAffinity(t *testing.T) {
+	t.Run("H4_affinity", func(t *testing.T) {
+		r := newRig(t)
+		d := r.d
+		var (
+			mu   sync.Mutex
+			recs = map[string][]int{}
+		)
+		defer d.Observe(func(rec vkdep.JobRecord) {
+			mu.Lock()
+			recs[rec.Queue] = append(recs[rec.Queue], rec.VkQueue)
+			mu.Unlock()
+		})()
 
-	t.Run("With_shares_the_VkQueue", func(t *testing.T) {
-		a := r.queue(vkdep.QueueOptions{Name: "anchor"})
-		b := r.queue(vkdep.QueueOptions{Name: "beside", With: a})
-		if a.VkQueue().Handle != b.VkQueue().Handle || a.Family() != b.Family() {
-			t.Fatalf("With: %s on %+v, %s on %+v", a.Placement(), a.VkQueue(), b.Placement(), b.VkQueue())
-		}
-		if !strings.Contains(b.Placement(), "with") {
-			t.Errorf("Placement() = %q, want it to say with", b.Placement())
-		}
-		f := r.submit(a, r.job(a, 1))
-		j := r.job(b, 2)
-		j.AddDependency(f)
-		r.wait(r.submit(b, j))
-		a.Close()
-		b.Close()
-		<-a.Done()
-		<-b.Done()
-		r.check()
-		mu.Lock()
-		defer mu.Unlock()
-		if !slices.Equal(recs["anchor"], recs["beside"]) || len(recs["anchor"]) != 1 {
-			t.Fatalf("JobRecord.VkQueue: anchor %v, beside %v; want one job each on one VkQueue", recs["anchor"], recs["beside"])
-		}
-	})
+		t.Run("With_shares_the_VkQueue", func(t *testing.T) {
+			a := r.queue(vkdep.QueueOptions{Name: "anchor"})
+			b := r.queue(vkdep.QueueOptions{Name: "beside", With: a})
+			if a.VkQueue().Handle != b.VkQueue().Handle || a.Family() != b.Family() {
+				t.Fatalf("With: %s on %+v, %s on %+v", a.Placement(), a.VkQueue(), b.Placement(), b.VkQueue())
+			}
+			if !strings.Contains(b.Placement(), "with") {
+				t.Errorf("Placement() = %q, want it to say with", b.Placement())
+			}
+			f := r.submit(a, r.job(a, 1))
+			j := r.job(b, 2)
+			j.AddDependency(f)
+			r.wait(r.submit(b, j))
+			a.Close()
+			b.Close()
+			<-a.Done()
+			<-b.Done()
+			r.check()
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(recs["anchor"], recs["beside"]) || len(recs["anchor"]) != 1 {
+				t.Fatalf("JobRecord.VkQueue: anchor %v, beside %v; want one job each on one VkQueue", recs["anchor"], recs["beside"])
+			}
+		})
 
-	t.Run("VkQueueIndex_pins", func(t *testing.T) {
-		n := len(d.VkQueues())
-		q := r.queue(vkdep.QueueOptions{Name: "pinned", VkQueueIndex: n})
-		if q.VkQueue().Handle != d.VkQueues()[n-1].Handle {
-			t.Fatalf("VkQueueIndex %d: on %+v, want %+v", n, q.VkQueue(), d.VkQueues()[n-1])
-		}
-		if _, err := d.NewQueue(vkdep.QueueOptions{Name: "out of range", VkQueueIndex: n + 1}); !errors.Is(err, vkdep.ErrInvalidOptions) {
-			t.Fatalf("VkQueueIndex past the end: %v, want ErrInvalidOptions", err)
-		}
-		if _, err := d.NewQueue(vkdep.QueueOptions{Name: "both", VkQueueIndex: 1, With: q}); !errors.Is(err, vkdep.ErrInvalidOptions) {
-			t.Fatalf("VkQueueIndex and With together: %v, want ErrInvalidOptions", err)
-		}
-		q.Close()
-		<-q.Done()
-	})
+		t.Run("VkQueueIndex_pins", func(t *testing.T) {
+			n := len(d.VkQueues())
+			q := r.queue(vkdep.QueueOptions{Name: "pinned", VkQueueIndex: n})
+			if q.VkQueue().Handle != d.VkQueues()[n-1].Handle {
+				t.Fatalf("VkQueueIndex %d: on %+v, want %+v", n, q.VkQueue(), d.VkQueues()[n-1])
+			}
+			if _, err := d.NewQueue(vkdep.QueueOptions{Name: "out of range", VkQueueIndex: n + 1}); !errors.Is(err, vkdep.ErrInvalidOptions) {
+				t.Fatalf("VkQueueIndex past the end: %v, want ErrInvalidOptions", err)
+			}
+			if _, err := d.NewQueue(vkdep.QueueOptions{Name: "both", VkQueueIndex: 1, With: q}); !errors.Is(err, vkdep.ErrInvalidOptions) {
+				t.Fatalf("VkQueueIndex and With together: %v, want ErrInvalidOptions", err)
+			}
+			q.Close()
+			<-q.Done()
+		})
 
-	t.Run("Exclusive_keeps_its_VkQueue", func(t *testing.T) {
-		x := r.queue(vkdep.QueueOptions{Name: "exclusive", Exclusive: true})
-		if !strings.Contains(x.Placement(), "exclusive") {
-			t.Errorf("Placement() = %q", x.Placement())
-		}
-		if _, err := d.NewQueue(vkdep.QueueOptions{Name: "beside exclusive", With: x}); !errors.Is(err, vkdep.ErrNoVkQueue) {
-			t.Fatalf("With an Exclusive queue: %v, want ErrNoVkQueue", err)
-		}
-		other, err := d.NewQueue(vkdep.QueueOptions{Name: "default"})
-		if computeVkQueues(d) == 1 {
-			// lavapipe: the one VkQueue is taken.
-			if !errors.Is(err, vkdep.ErrNoVkQueue) {
-				t.Fatalf("default placement with the only VkQueue exclusive: %v, want ErrNoVkQueue", err)
+		t.Run("Exclusive_keeps_its_VkQueue", func(t *testing.T) {
+			x := r.queue(vkdep.QueueOptions{Name: "exclusive", Exclusive: true})
+			if !strings.Contains(x.Placement(), "exclusive") {
+				t.Errorf("Placement() = %q", x.Placement())
 			}
-		} else {
-			if err != nil {
-				t.Fatal(err)
+			if _, err := d.NewQueue(vkdep.QueueOptions{Name: "beside exclusive", With: x}); !errors.Is(err, vkdep.ErrNoVkQueue) {
+				t.Fatalf("With an Exclusive queue: %v, want ErrNoVkQueue", err)
 			}
-			if other.VkQueue().Handle == x.VkQueue().Handle {
-				t.Fatalf("default placement shares the Exclusive queue's VkQueue %+v", x.VkQueue())
+			other, err := d.NewQueue(vkdep.QueueOptions{Name: "default"})
+			if computeVkQueues(d) == 1 {
+				// lavapipe: the one VkQueue is taken.
+				if !errors.Is(err, vkdep.ErrNoVkQueue) {
+					t.Fatalf("default placement with the only VkQueue exclusive: %v, want ErrNoVkQueue", err)
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if other.VkQueue().Handle == x.VkQueue().Handle {
+					t.Fatalf("default placement shares the Exclusive queue's VkQueue %+v", x.VkQueue())
+				}
+				other.Close()
 			}
-			other.Close()
-		}
-		x.Close()
-		<-x.Done()
-		// Once it has finished, its VkQueue is free again.
-		y := r.queue(vkdep.QueueOptions{Name: "after"})
-		y.Close()
-		<-y.Done()
+			x.Close()
+			<-x.Done()
+			// Once it has finished, its VkQueue is free again.
+			y := r.queue(vkdep.QueueOptions{Name: "after"})
+			y.Close()
+			<-y.Done()
+		})
 	})
 }
 

@@ -164,7 +164,7 @@ func TestSemanticsTeardown(t *testing.T) {
 			fences = append(fences, f, g)
 		}
 		// Signalled before Close: a point still unsignalled when Close starts fails (X4,
-		// TestX4_close_with_job_held_by_host_point).
+		// TestCloseWithJobHeldByHostPoint/X4_close_with_job_held_by_host_point).
 		h.Signal(1)
 		if err := d.Close(context.Background()); err != nil {
 			t.Fatal(err)

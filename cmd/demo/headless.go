@@ -34,8 +34,12 @@ type ClientReport struct {
 }
 
 func (r Report) String() string {
-	s := fmt.Sprintf("%d frames in %v, longest gap between compositor frames %v, frame time p99 %v (shared VkQueue: %v)\n",
-		r.Frames, r.Elapsed.Round(time.Millisecond), r.MaxGap.Round(time.Millisecond), r.FrameP99.Round(time.Millisecond), r.Shared)
+	p99 := "-- (under 100 frames)" // as the HUD: a percentile of fewer samples says nothing
+	if r.FrameP99 > 0 {
+		p99 = r.FrameP99.Round(time.Millisecond).String()
+	}
+	s := fmt.Sprintf("%d frames in %v, longest gap between compositor frames %v, frame time p99 %s (shared VkQueue: %v)\n",
+		r.Frames, r.Elapsed.Round(time.Millisecond), r.MaxGap.Round(time.Millisecond), p99, r.Shared)
 	for _, c := range r.Clients {
 		s += fmt.Sprintf("  %-12s frames %d, timeouts %d, kills %d, frames after recovery %d", c.Name, c.Frames, c.Timeouts, c.Kills, c.AfterRecover)
 		if c.HangErr != nil {

@@ -28,13 +28,14 @@ func (q *Queue) gpuSince(self bool) (since int64, ok bool) {
 		if j.value <= seen || j.skip || j.state != jobSubmitted {
 			continue
 		}
-		if len(j.waits) > 0 && !self {
-			// It waits for the application's semaphores: blocked, not running. It must not
-			// shield another queue's overdue job device-wide for as long as the
-			// application takes (nor may the jobs queued behind it).
+		if (len(j.waits) > 0 && !self) || j.hostHeld {
+			// It waits for the application's semaphores, or GPU-side for a host point (D5):
+			// blocked, not running. It must not shield another queue's overdue job
+			// device-wide for as long as the application takes (nor may the jobs queued
+			// behind it); and its own clock has not started (T1).
 			return 0, false
 		}
-		return max(j.submittedAt, q.lastProgress), true
+		return max(j.submittedAt, q.lastProgress, j.hostFreed), true
 	}
 	return 0, false
 }

@@ -137,6 +137,7 @@ func (q *Queue) hostCleared() {
 		}
 		if hostDepsDone(j) {
 			j.hostHeld = false
+			j.hostFreed = now()
 			continue
 		}
 		n++

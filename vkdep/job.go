@@ -54,6 +54,7 @@ type jobFields struct {
 	waitingOn  int     // 1 + index of the GPU-side producer a completion callback is set on (D7)
 	gpuDeps    []Fence // dependencies waited on GPU-side at submission (D4, D7)
 	hostHeld   bool    // submitted waiting GPU-side on a host point not yet completed (D5)
+	hostFreed  int64   // when its host points completed (now()), 0 if it had none: its GPU time starts then (T1, T7)
 	hwSeq      uint64  // number of its VkQueue's submit that carried it, 0 if none (retire.go)
 	orphan     bool    // armed, never pushed, completed by Close: kept out of the pool for its late Push
 	turn       uint64  // the turn of its VkQueue's arbiter it holds until retired (H2), 0: none

@@ -111,12 +111,7 @@ func (s *singleWait) publishLocked() {
 func (w *waiter) unwatchSingle(t *timeline, done func()) {
 	s := w.single
 	w.mu.Lock()
-	for i, x := range w.watched {
-		if x == t {
-			w.watched = append(w.watched[:i], w.watched[i+1:]...)
-			break
-		}
-	}
+	w.dropWatchedLocked(t)
 	x := s.byTL[t]
 	delete(s.byTL, t)
 	s.publishLocked()
@@ -200,6 +195,8 @@ func (x *tlWatch) next(last uint64) uint64 {
 	return x.sigs[0]
 }
 
+// nudgeCompletion wakes a completion goroutine that sleeps on nudge (the single waiter's, or
+// either one after the device was lost), without blocking.
 func (w *waiter) nudgeCompletion() {
 	select {
 	case w.nudge <- struct{}{}:

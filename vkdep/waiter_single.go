@@ -356,7 +356,7 @@ func (w *waiter) runSingle() {
 // anySpinsHere reports what Open measured: the driver's wait-any spins.
 func (w *waiter) anySpinsHere() bool { return w.anySpins }
 
-// waiterKind names the device's completion waiter, for tests, benchmarks and logs.
+// kind names the device's completion waiter, for tests, benchmarks and logs.
 func (w *waiter) kind() string {
 	if w.single != nil {
 		return "single"

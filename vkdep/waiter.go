@@ -252,11 +252,15 @@ func (w *waiter) run() {
 		}
 		// The nearest timeout deadline bounds the wait (T1): the waiter doubles as the timeout
 		// watch, so no timer goroutine is needed.
+		// The clock is read only when some queue has a deadline: most rounds have none.
 		timeout := uint64(math.MaxUint64)
-		now := time.Now().UnixNano()
+		var now int64
 		w.expiring = w.expiring[:0]
 		for _, t := range w.watched {
 			if dl := t.queue.deadlineNanos(); dl != 0 {
+				if now == 0 {
+					now = time.Now().UnixNano()
+				}
 				w.expiring = append(w.expiring, t)
 				timeout = min(timeout, uint64(max(dl-now, 0)))
 			}

@@ -317,11 +317,14 @@ func (w *waiter) runSingle() {
 		if poll {
 			next = pollPeriod
 		}
-		now := time.Now().UnixNano()
+		var now int64 // read only when some queue has a deadline, as in run
 		for _, t := range w.tls {
 			dl := t.queue.deadlineNanos()
 			if dl == 0 {
 				continue
+			}
+			if now == 0 {
+				now = time.Now().UnixNano()
 			}
 			if dl <= now {
 				t.queue.checkTimeout(false)

@@ -356,9 +356,6 @@ func (w *waiter) runSingle() {
 	}
 }
 
-// anySpinsHere reports what Open measured: the driver's wait-any spins.
-func (w *waiter) anySpinsHere() bool { return w.anySpins }
-
 // kind names the device's completion waiter, for tests, benchmarks and logs.
 func (w *waiter) kind() string {
 	if w.single != nil {

@@ -69,22 +69,25 @@ func (a *arbiter) join(q *Queue) {
 	q.cost.Store(a.perJob) // until its own jobs are measured: the VkQueue's latest
 	q.vrt = a.minVrtLocked(q, false)
 	a.members = append(a.members, q)
-	a.shared.Store(mode == SchedulePriority && len(a.members) > 1)
+	a.reshareLocked(mode)
 	a.mu.Unlock()
 }
 
 // leave removes a finished queue.
 func (a *arbiter) leave(q *Queue) {
 	a.mu.Lock()
-	for i, m := range a.members {
-		if m == q {
-			a.members = append(a.members[:i], a.members[i+1:]...)
-			break
-		}
+	if i := slices.Index(a.members, q); i >= 0 {
+		a.members = slices.Delete(a.members, i, i+1)
 	}
-	a.shared.Store(q.dev.sched == SchedulePriority && len(a.members) > 1)
+	a.reshareLocked(q.dev.sched)
 	a.kickBestLocked()
 	a.mu.Unlock()
+}
+
+// reshareLocked sets shared after a member joined or left: the gate applies with priority
+// scheduling and more than one live queue.
+func (a *arbiter) reshareLocked(mode Scheduling) {
+	a.shared.Store(mode == SchedulePriority && len(a.members) > 1)
 }
 
 // minVrtLocked is the least virtual time of the queues of q's priority other than q, counting
@@ -157,7 +160,7 @@ func (a *arbiter) admit(q *Queue, est int64) bool {
 		if m.opts.Priority >= q.opts.Priority {
 			highest = false
 		}
-		if m.turnWait && (m.opts.Priority > q.opts.Priority || (m.opts.Priority == q.opts.Priority && m.vrt < q.vrt)) {
+		if m.turnWait && ahead(m, q) {
 			q.turnWait = true // H1, H3: a better queue waits for this turn
 			return false
 		}
@@ -190,8 +193,7 @@ func (a *arbiter) settle(q *Queue, asked bool) {
 func (a *arbiter) kickBestLocked() {
 	var best *Queue
 	for _, m := range a.members {
-		if m.turnWait && (best == nil || m.opts.Priority > best.opts.Priority ||
-			(m.opts.Priority == best.opts.Priority && m.vrt < best.vrt)) {
+		if m.turnWait && (best == nil || ahead(m, best)) {
 			best = m
 		}
 	}
@@ -201,6 +203,12 @@ func (a *arbiter) kickBestLocked() {
 	if a.room(best.opts.Priority, best.cost.Load()) || best.opts.Priority > a.secondPriorityLocked(best) {
 		best.kick()
 	}
+}
+
+// ahead reports whether queue m's turn comes before q's: a higher priority (H1), or the same
+// one with less virtual GPU time (H3). The caller holds a.mu.
+func ahead(m, q *Queue) bool {
+	return m.opts.Priority > q.opts.Priority || (m.opts.Priority == q.opts.Priority && m.vrt < q.vrt)
 }
 
 // secondPriorityLocked is the highest priority among the members other than q.

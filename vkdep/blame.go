@@ -55,14 +55,12 @@ func (q *Queue) blamesAnother() (*Queue, bool) {
 		return nil, true
 	}
 	d.mu.Lock()
-	others := make([]*Queue, 0, len(d.queues))
-	for p := range d.queues {
-		if p != q {
-			others = append(others, p)
-		}
-	}
+	queues := d.queuesLocked()
 	d.mu.Unlock()
-	for _, p := range others {
+	for _, p := range queues {
+		if p == q {
+			continue
+		}
 		if since, ok := p.gpuSince(false); ok && since < mine {
 			return p, true
 		}

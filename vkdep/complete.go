@@ -55,11 +55,9 @@ func (q *Queue) reached(counter uint64) {
 		q.stats.Completed++
 		retired = append(retired, j)
 	}
-	if len(retired) > 0 {
-		q.lastProgress = t
-	}
 	more := q.pending.len() > 0
 	if len(retired) > 0 {
+		q.lastProgress = t
 		q.updateDeadlineLocked()
 	}
 	// The VkQueue these jobs ran on: a move (placement.go) writes q.hw under q.mu, and may happen

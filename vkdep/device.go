@@ -79,6 +79,16 @@ func (d *Device) removeQueue(q *Queue) {
 	d.mu.Unlock()
 }
 
+// queuesLocked returns the device's live queues, for use after d.mu is released (Close, Drain,
+// T7's blame). The caller holds d.mu.
+func (d *Device) queuesLocked() []*Queue {
+	queues := make([]*Queue, 0, len(d.queues))
+	for q := range d.queues {
+		queues = append(queues, q)
+	}
+	return queues
+}
+
 // unregister removes a timeline whose owner destroys its semaphore itself (a finished queue).
 func (d *Device) unregister(tl *timeline) {
 	d.mu.Lock()
@@ -234,10 +244,7 @@ func (d *Device) Close(ctx context.Context) error {
 		return ErrDeviceClosed
 	}
 	d.state = devClosing
-	queues := make([]*Queue, 0, len(d.queues))
-	for q := range d.queues {
-		queues = append(queues, q)
-	}
+	queues := d.queuesLocked()
 	var hosts []registered
 	for _, r := range d.timelines {
 		if r.tl.queue == nil {

@@ -23,10 +23,7 @@ func (d *Device) Drain(ctx context.Context) error {
 		d.mu.Unlock()
 		return ErrDeviceClosed
 	}
-	queues := make([]*Queue, 0, len(d.queues))
-	for q := range d.queues {
-		queues = append(queues, q)
-	}
+	queues := d.queuesLocked()
 	d.mu.Unlock()
 
 	for _, q := range queues {

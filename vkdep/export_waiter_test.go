@@ -13,7 +13,7 @@ func SetMaxWatchThreads(n int) (restore func()) {
 }
 
 // WaitAnySpins reports what Open measured on d's driver: its wait-any polls instead of blocking.
-func WaitAnySpins(d *Device) bool { return d.waiter.anySpinsHere() }
+func WaitAnySpins(d *Device) bool { return d.waiter.anySpins }
 
 // QueueOrder names how d makes queue order a GPU-side dependency (D3): "semaphore" or
 // "submission".

@@ -83,4 +83,9 @@ func (v placeView) onlyRaised(d *Device, p Priority) placeView {
 }
 
 // Raised reports whether the queue's VkQueue was created with a raised global priority (H5).
-func (q *Queue) Raised() bool { return q.hw.raised }
+func (q *Queue) Raised() bool {
+	// q.hw under q.mu, as in VkQueue: a move (H4, placement.go) writes it under q.mu.
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.hw.raised
+}

@@ -45,11 +45,12 @@ type hostHold struct {
 }
 
 // hostGate is a VkQueue's record of GPU-side host waits on it: while n > 0, jobs of queues other
-// than owner are held on the CPU.
+// than owner are held on the CPU. n is written under mu, and is atomic so that admitted, which
+// pump calls for every job of every queue on the VkQueue, need not take mu while it is 0.
 type hostGate struct {
 	mu      sync.Mutex
 	owner   *Queue
-	n       int
+	n       atomic.Int32
 	waiters []*Queue
 }
 
@@ -81,9 +82,14 @@ func (q *Queue) gpuWaitable(f Fence) bool {
 // waits there for a host point. The caller holds q.mu.
 func (q *Queue) admitted() bool {
 	g := &q.hw.gate
+	if g.n.Load() == 0 {
+		// As good as the same look under mu: a hold that starts after either is a race with
+		// this submit that the lock would not have settled either.
+		return true
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.n == 0 || g.owner == q {
+	if g.n.Load() == 0 || g.owner == q {
 		return true
 	}
 	if !slices.Contains(g.waiters, q) {
@@ -114,7 +120,7 @@ func (q *Queue) holdLocked(j *Job) {
 	g := &q.hw.gate
 	g.mu.Lock()
 	g.owner = q
-	g.n++
+	g.n.Add(1)
 	g.mu.Unlock()
 	for _, f := range j.gpuDeps {
 		if f.tl.host != nil {
@@ -157,9 +163,9 @@ func (q *Queue) hostCleared() {
 	if released > 0 {
 		g.mu.Lock()
 		if g.owner == q {
-			g.n -= released
-			if g.n <= 0 {
-				g.n, g.owner = 0, nil
+			if g.n.Add(-int32(released)) <= 0 {
+				g.n.Store(0)
+				g.owner = nil
 				kick, g.waiters = g.waiters, nil
 			}
 		}

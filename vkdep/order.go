@@ -137,7 +137,7 @@ func submissionOrderFaster(dev *vk.Device, h *hwQueue) bool {
 		return time.Since(start), true
 	}
 	// lavapipe's submit path can still touch a semaphore just after signalling it (see
-	// retireSemaphore): the queue is idle before the semaphore goes.
+	// retire.go): the queue is idle before the semaphore goes.
 	defer func() {
 		h.mu.Lock()
 		_ = vk.QueueWaitIdle(h.handle)
@@ -167,7 +167,7 @@ func (o *submitOrder) destroy(dev *vk.Device) {
 	o.pools, o.barrier = nil, nil
 }
 
-// orderName names the device's choice, for tests, benchmarks and logs.
+// name names the device's choice, for tests, benchmarks and logs.
 func (o *submitOrder) name() string {
 	if o.bySubmission {
 		return "submission"

@@ -192,3 +192,81 @@ func TestD5_consumer_of_a_host_held_job_is_held(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestQueueMethodsDuringAMove/E3_Raised_while_the_queue_moves: a Queue's methods are safe for
+// concurrent use (E3), including while vkdep moves the queue to another VkQueue between jobs
+// (H4). Raised read the queue's VkQueue without the lock a move writes it under; -race reports
+// that on the old code. The device is given a second entry for its one VkQueue, as above.
+func TestQueueMethodsDuringAMove(t *testing.T) {
+	t.Run("E3_Raised_while_the_queue_moves", func(t *testing.T) {
+		var msgs []string
+		d, err := Open(Options{Validate: true, OnValidation: func(m ValidationMessage) { msgs = append(msgs, m.String()) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := d.hw[0]
+		twin := &hwQueue{family: first.family, index: first.index, flags: first.flags, handle: first.handle, pos: len(d.hw)}
+		twin.mu.app = &first.mu
+		d.hw = append(d.hw, twin)
+		d.place.costs, d.place.canMove = hopCosts{same: 15 * time.Microsecond, cross: 170 * time.Microsecond, source: "test"}, true
+		producer, err := d.NewQueue(QueueOptions{Name: "producer"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		consumer, err := d.NewQueue(QueueOptions{Name: "consumer"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		from := consumer.hw
+		stop := make(chan struct{})
+		reading := make(chan struct{})
+		go func() {
+			defer close(reading)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					_ = consumer.Raised()
+				}
+			}
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		// Every consumer job waits on the producer's: once the window is full and the consumer
+		// is idle, its next push moves it next to the producer.
+		for i := 0; i < 4*placeWindow && !strings.Contains(consumer.Placement(), "moved"); i++ {
+			pf, err := producer.Submit(producer.NewJob())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := consumer.NewJob()
+			c.AddDependency(pf)
+			cf, err := consumer.Submit(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cf.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		close(stop)
+		<-reading
+		consumer.mu.Lock()
+		moved := consumer.hw != from
+		consumer.mu.Unlock()
+		if !moved {
+			t.Errorf("the consumer never moved (%s): the test did not exercise a move", consumer.Placement())
+		}
+		for _, q := range []*Queue{producer, consumer} {
+			q.Close()
+			<-q.Done()
+		}
+		if err := d.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		for _, m := range msgs {
+			t.Errorf("validation: %s", m)
+		}
+	})
+}

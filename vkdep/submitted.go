@@ -77,16 +77,7 @@ func (q *Queue) doom(v uint64, err error) {
 	q.ndoomed.Store(int32(len(q.doomed)))
 	// Consumers waiting for v's submit learn now that it failed, not when its signal-only
 	// submit gets through (which may sit behind hung work).
-	keepW := q.subWaits[:0]
-	for _, w := range q.subWaits {
-		if w.value == v {
-			w.q.kick()
-		} else {
-			keepW = append(keepW, w)
-		}
-	}
-	clear(q.subWaits[len(keepW):])
-	q.subWaits = keepW
+	q.kickSubWaitsLocked(v, v)
 	q.subMu.Unlock()
 }
 
@@ -135,9 +126,16 @@ func (q *Queue) notifySubmitted(value uint64) {
 		close(q.subCh)
 		q.subCh = nil
 	}
+	q.kickSubWaitsLocked(0, value)
+	q.subMu.Unlock()
+}
+
+// kickSubWaitsLocked kicks the dependents waiting for a value in [lo, hi] and forgets them. The
+// caller holds q.subMu.
+func (q *Queue) kickSubWaitsLocked(lo, hi uint64) {
 	keep := q.subWaits[:0]
 	for _, w := range q.subWaits {
-		if w.value <= value {
+		if lo <= w.value && w.value <= hi {
 			w.q.kick()
 		} else {
 			keep = append(keep, w)
@@ -145,5 +143,4 @@ func (q *Queue) notifySubmitted(value uint64) {
 	}
 	clear(q.subWaits[len(keep):])
 	q.subWaits = keep
-	q.subMu.Unlock()
 }

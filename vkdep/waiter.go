@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"time"
 
@@ -105,17 +106,19 @@ func (w *waiter) unwatch(t *timeline, done func()) {
 			return
 		}
 		w.mu.Lock()
-		for i, x := range w.watched {
-			if x == t {
-				w.watched = append(w.watched[:i], w.watched[i+1:]...)
-				break
-			}
-		}
+		w.dropWatchedLocked(t)
 		w.mu.Unlock()
 		if done != nil {
 			done()
 		}
 	})
+}
+
+// dropWatchedLocked removes t from the wait set (both waiters' unwatch). The caller holds w.mu.
+func (w *waiter) dropWatchedLocked(t *timeline) {
+	if i := slices.Index(w.watched, t); i >= 0 {
+		w.watched = slices.Delete(w.watched, i, i+1)
+	}
 }
 
 // post runs fn on the completion goroutine. After the waiter has exited (device closed) it runs
@@ -169,10 +172,7 @@ func (w *waiter) kick() {
 // only this path signals it.
 func (w *waiter) kickLocked() {
 	if w.lost || w.single != nil {
-		select {
-		case w.nudge <- struct{}{}:
-		default:
-		}
+		w.nudgeCompletion()
 		return
 	}
 	if !w.sleeping {
@@ -186,10 +186,7 @@ func (w *waiter) kickLocked() {
 		// through nudge.
 		w.lost = true
 		w.tasks = append(w.tasks, func() { w.onLost("vkSignalSemaphore (completion wake-up)", err) })
-		select {
-		case w.nudge <- struct{}{}:
-		default:
-		}
+		w.nudgeCompletion()
 	}
 }
 
@@ -255,11 +252,15 @@ func (w *waiter) run() {
 		}
 		// The nearest timeout deadline bounds the wait (T1): the waiter doubles as the timeout
 		// watch, so no timer goroutine is needed.
+		// The clock is read only when some queue has a deadline: most rounds have none.
 		timeout := uint64(math.MaxUint64)
-		now := time.Now().UnixNano()
+		var now int64
 		w.expiring = w.expiring[:0]
 		for _, t := range w.watched {
 			if dl := t.queue.deadlineNanos(); dl != 0 {
+				if now == 0 {
+					now = time.Now().UnixNano()
+				}
 				w.expiring = append(w.expiring, t)
 				timeout = min(timeout, uint64(max(dl-now, 0)))
 			}

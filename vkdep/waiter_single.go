@@ -111,12 +111,7 @@ func (s *singleWait) publishLocked() {
 func (w *waiter) unwatchSingle(t *timeline, done func()) {
 	s := w.single
 	w.mu.Lock()
-	for i, x := range w.watched {
-		if x == t {
-			w.watched = append(w.watched[:i], w.watched[i+1:]...)
-			break
-		}
-	}
+	w.dropWatchedLocked(t)
 	x := s.byTL[t]
 	delete(s.byTL, t)
 	s.publishLocked()
@@ -200,6 +195,8 @@ func (x *tlWatch) next(last uint64) uint64 {
 	return x.sigs[0]
 }
 
+// nudgeCompletion wakes a completion goroutine that sleeps on nudge (the single waiter's, or
+// either one after the device was lost), without blocking.
 func (w *waiter) nudgeCompletion() {
 	select {
 	case w.nudge <- struct{}{}:
@@ -320,11 +317,14 @@ func (w *waiter) runSingle() {
 		if poll {
 			next = pollPeriod
 		}
-		now := time.Now().UnixNano()
+		var now int64 // read only when some queue has a deadline, as in run
 		for _, t := range w.tls {
 			dl := t.queue.deadlineNanos()
 			if dl == 0 {
 				continue
+			}
+			if now == 0 {
+				now = time.Now().UnixNano()
 			}
 			if dl <= now {
 				t.queue.checkTimeout(false)
@@ -356,10 +356,7 @@ func (w *waiter) runSingle() {
 	}
 }
 
-// anySpinsHere reports what Open measured: the driver's wait-any spins.
-func (w *waiter) anySpinsHere() bool { return w.anySpins }
-
-// waiterKind names the device's completion waiter, for tests, benchmarks and logs.
+// kind names the device's completion waiter, for tests, benchmarks and logs.
 func (w *waiter) kind() string {
 	if w.single != nil {
 		return "single"

@@ -76,13 +76,6 @@ func (s *SharedInstance) Release() {
 	sharedInstances.mu.Unlock()
 }
 
-// Refs is the number of users holding the instance.
-func (s *SharedInstance) Refs() int {
-	sharedInstances.mu.Lock()
-	defer sharedInstances.mu.Unlock()
-	return s.refs
-}
-
 // InstancesCreated is the number of shared instances created in this process.
 func InstancesCreated() int {
 	sharedInstances.mu.Lock()

@@ -24,8 +24,13 @@ bench: deps
 ## the GPU bundle with a short run of scripts/gpu-run.sh on this machine's device (gpucheck).
 test: deps vet staticcheck gotest schedules benchcheck gpucheck
 
+# Debian 12's golang-go is Go 1.19, which cannot read go.mod's tool line: make deps says so
+# instead of the go command's parse error. Go 1.21 and later fetch the Go that go.mod names
+# themselves (GOTOOLCHAIN=auto).
 deps:
 	@command -v $(GO) >/dev/null || { echo "make deps: Go 1.26 is needed (https://go.dev/dl)"; exit 1; }
+	@v=$$($(GO) env GOVERSION 2>/dev/null); case $$v in go1.2[1-9]* | go1.[3-9][0-9]* ) ;; \
+		*) echo "make deps: Go 1.26 is needed (https://go.dev/dl), $(GO) is $${v:-unknown}"; exit 1 ;; esac
 	@missing=$$(for p in $(PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
 	done); \

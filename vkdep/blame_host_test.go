@@ -16,29 +16,14 @@ import (
 // behind a hang, and it must be banned at its timeout.
 func TestHostWaitDoesNotShieldAHang(t *testing.T) {
 	t.Run("T7_host_wait_does_not_shield_a_hang", func(t *testing.T) {
-		var msgs []string
-		d, err := Open(Options{Validate: true, OnValidation: func(m ValidationMessage) { msgs = append(msgs, m.String()) }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		first := d.hw[0]
-		twin := &hwQueue{family: first.family, index: first.index, flags: first.flags, handle: first.handle, pos: len(d.hw)}
-		twin.mu.app = &first.mu
-		d.hw = append(d.hw, twin)
+		d, done := openTwinned(t)
 		h, err := d.NewHostTimeline("late upload")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer func() {
 			_ = h.Signal(1) // the held job and what queued behind it finish
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			if err := d.Close(ctx); err != nil {
-				t.Errorf("Close: %v", err)
-			}
-			for _, m := range msgs {
-				t.Errorf("validation: %s", m)
-			}
+			done()
 		}()
 		held, err := d.NewQueue(QueueOptions{Name: "held", Exclusive: true, Bypass: true, JobTimeout: 50 * time.Millisecond})
 		if err != nil {

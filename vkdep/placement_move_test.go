@@ -15,11 +15,7 @@ import (
 // push while idle; its jobs still run in order, under validation.
 func TestMoveBetweenJobs(t *testing.T) {
 	t.Run("H4_move_between_jobs", func(t *testing.T) {
-		var msgs []string
-		d, err := Open(Options{Validate: true, OnValidation: func(m ValidationMessage) { msgs = append(msgs, m.String()) }})
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, done := openTwinned(t)
 		gate, err := d.vk.CreateTimeline(0)
 		if err != nil {
 			t.Fatal(err)
@@ -36,19 +32,8 @@ func TestMoveBetweenJobs(t *testing.T) {
 				}
 			}
 			d.vk.DestroySemaphore(gate)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			if err := d.Close(ctx); err != nil {
-				t.Errorf("Close: %v", err)
-			}
-			for _, m := range msgs {
-				t.Errorf("validation: %s", m)
-			}
+			done()
 		}()
-		first := d.hw[0]
-		twin := &hwQueue{family: first.family, index: first.index, flags: first.flags, handle: first.handle, pos: len(d.hw)}
-		twin.mu.app = &first.mu // one VkQueue, one lock
-		d.hw = append(d.hw, twin)
 		d.place.costs, d.place.canMove = hopCosts{same: 15 * time.Microsecond, cross: 170 * time.Microsecond, source: "test"}, true
 
 		producer, err = d.NewQueue(QueueOptions{Name: "producer"})
@@ -128,15 +113,7 @@ func TestMoveBetweenJobs(t *testing.T) {
 // carry the stall to the consumer's VkQueue. As above, the device gets a second entry for its one
 // VkQueue, so that the two queues are on different VkQueues to vkdep.
 func TestD5_consumer_of_a_host_held_job_is_held(t *testing.T) {
-	var msgs []string
-	d, err := Open(Options{Validate: true, OnValidation: func(m ValidationMessage) { msgs = append(msgs, m.String()) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := d.hw[0]
-	twin := &hwQueue{family: first.family, index: first.index, flags: first.flags, handle: first.handle, pos: len(d.hw)}
-	twin.mu.app = &first.mu
-	d.hw = append(d.hw, twin)
+	d, done := openTwinned(t)
 	h, err := d.NewHostTimeline("upload")
 	if err != nil {
 		t.Fatal(err)
@@ -145,14 +122,7 @@ func TestD5_consumer_of_a_host_held_job_is_held(t *testing.T) {
 		if t.Failed() {
 			_ = h.Signal(1 << 20)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := d.Close(ctx); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		for _, m := range msgs {
-			t.Errorf("validation: %s", m)
-		}
+		done()
 	}()
 	producer, err := d.NewQueue(QueueOptions{Name: "producer", Exclusive: true, Bypass: true})
 	if err != nil {

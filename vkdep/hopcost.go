@@ -80,6 +80,15 @@ func (d *Device) hopTime(x, y *hwQueue) (time.Duration, error) {
 		sems[i] = s
 	}
 	defer func() {
+		// Both VkQueues are idle before the semaphores go: a submit may still be pending if
+		// the wait below failed or timed out (VUID-vkDestroySemaphore-semaphore-01137), and a
+		// driver's submit thread can touch a semaphore just after signalling it (lavapipe's
+		// does, retire.go; Mesa's other drivers share that runtime).
+		for _, h := range [2]*hwQueue{x, y} {
+			h.mu.Lock()
+			_ = vk.QueueWaitIdle(h.handle)
+			h.mu.Unlock()
+		}
 		for _, s := range sems {
 			d.vk.DestroySemaphore(s)
 		}

@@ -169,15 +169,8 @@ func TestD5_consumer_of_a_host_held_job_is_held(t *testing.T) {
 // that on the old code. The device is given a second entry for its one VkQueue, as above.
 func TestQueueMethodsDuringAMove(t *testing.T) {
 	t.Run("E3_Raised_while_the_queue_moves", func(t *testing.T) {
-		var msgs []string
-		d, err := Open(Options{Validate: true, OnValidation: func(m ValidationMessage) { msgs = append(msgs, m.String()) }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		first := d.hw[0]
-		twin := &hwQueue{family: first.family, index: first.index, flags: first.flags, handle: first.handle, pos: len(d.hw)}
-		twin.mu.app = &first.mu
-		d.hw = append(d.hw, twin)
+		d, done := openTwinned(t)
+		defer done()
 		d.place.costs, d.place.canMove = hopCosts{same: 15 * time.Microsecond, cross: 170 * time.Microsecond, source: "test"}, true
 		producer, err := d.NewQueue(QueueOptions{Name: "producer"})
 		if err != nil {
@@ -231,12 +224,6 @@ func TestQueueMethodsDuringAMove(t *testing.T) {
 		for _, q := range []*Queue{producer, consumer} {
 			q.Close()
 			<-q.Done()
-		}
-		if err := d.Close(ctx); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		for _, m := range msgs {
-			t.Errorf("validation: %s", m)
 		}
 	})
 }

@@ -2,9 +2,11 @@
 # scripts/gpu-run.sh [-short]: runs what `make gpu-bundle` built (.gpu/, .gl/) on whatever Vulkan
 # device the machine has (the NVIDIA GPU when its ICD is found), from the repository root:
 #
-#   1 bench      the benchmark suite, alone on the machine (table, JSON, SVG)
+#   1 bench      the benchmark suite, alone on the machine (table, JSON, SVG), then its hang
+#                workload alone (what a hung job costs bystanders, T4/T5/T7, with a job trace)
 #   2 idle       the CPU an idle Device costs, with 0 and with 4 queues (bench -workload idle)
-#   3 suites     every test binary side by side, validation on (VKDEP_VALIDATE=1, CI=true)
+#   3 suites     every test binary side by side, validation on (VKDEP_VALIDATE=1, CI=true), and
+#                the hang workload under validation (issue 16: is the timeout late there?)
 #   4 schedules  the random fault schedules (500, in 4 processes), beside step 3
 #   5 demo       cmd/demo headless with a hung client
 #   6 gobench    the library's Go benchmarks
@@ -49,7 +51,7 @@ sync_out() {
 # Short mode keeps the shape of every step with less work in it.
 if [ "$short" = 1 ]; then
 	mode=short
-	t_bench=60 t_idle=20 t_suite=150 t_sched=150 t_demo=60 t_gobench=60
+	t_bench=60 t_hang=30 t_idle=20 t_suite=150 t_sched=150 t_demo=60 t_gobench=60
 	bench_flags=(-quick)
 	schedules=${GPU_RUN_SCHEDULES:-20}
 	# The vkdep -short suite on its shared device; a slice of it with -race (make test has run
@@ -62,7 +64,7 @@ if [ "$short" = 1 ]; then
 	gobench='Benchmark(RawSubmit|PushBypass|CrossQueueChain)$' benchtime=200x
 else
 	mode=full
-	t_bench=90 t_idle=20 t_suite=200 t_sched=200 t_demo=45 t_gobench=60
+	t_bench=90 t_hang=45 t_idle=20 t_suite=200 t_sched=200 t_demo=45 t_gobench=60
 	bench_flags=()
 	schedules=${GPU_RUN_SCHEDULES:-500}
 	# The NVIDIA driver refuses more than ~30 VkInstances in one process. The vkdep suite creates
@@ -146,12 +148,16 @@ record() {
 	sync_out
 }
 
-# 1. The benchmark suite, alone: nothing else runs while it measures.
-run_step 1-bench "$t_bench" dir-bench "$G/bin/bench" "${bench_flags[@]}" -json "$W/bench.json" -svg "$W/bench.svg"
+# 1. The benchmark suite, alone: nothing else runs while it measures. The hang workload runs as
+# a step of its own, so that a hang the abort word does not end costs only that step.
+run_step 1-bench "$t_bench" dir-bench "$G/bin/bench" "${bench_flags[@]}" -skip hang -json "$W/bench.json" -svg "$W/bench.svg"
 cp "$W/1-bench.log" "$OUT/bench.txt"
 cp "$W/bench.json" "$W/bench.svg" "$OUT/" 2>/dev/null
 record 1-bench
 cat "$W/1-bench.log" >>"$LOG"
+run_step 1-hang "$t_hang" dir-hang "$G/bin/bench" "${bench_flags[@]}" -workload hang -json "$W/hang.json" -trace "$W/hang-trace.json"
+record 1-hang
+cat "$W/1-hang.log" >>"$LOG"
 
 # 2. CPU used by an idle Device (lavapipe's wait-any polls; the NVIDIA driver's blocks).
 # Measured again alone, after the suite: the figure F3 is about (the bench's first rows too).
@@ -202,6 +208,9 @@ CI=true LD_LIBRARY_PATH="$G/lib" spawn run_step 3-demo "$t_suite" dir-tree/cmd/d
 CI=true spawn run_step 3-bench-test "$t_suite" dir-tree/cmd/bench "$G/bin/bench.test" "${suite[@]}"
 CI=$shaders_ci spawn run_step 3-shaders "$t_suite" dir-tree/shaders "$G/bin/shaders.test" "${suite[@]}"
 CI=true spawn run_step 3-jobtrace "$t_suite" dir-tree/vkdep/jobtrace "$G/bin/jobtrace.test" "${suite[@]}"
+# The hang workload under validation, beside the suites: issue 16 saw a timeout fire seconds late
+# there, so its lateness rows (and, past 500 ms, the goroutine stacks it prints) are the figure.
+spawn run_step 3-hang-validated "$t_suite" dir-hang-validated "$G/bin/bench" "${bench_flags[@]}" -validate -workload hang -json "$W/hang-validated.json"
 per=$(((schedules + sched_shards - 1) / sched_shards))
 for k in $(seq 0 $((sched_shards - 1))); do
 	CI=true VKDEP_SCHEDULES=$per VKDEP_SCHEDULE_FIRST=$((k * per)) spawn run_step "4-schedules-$k" "$t_sched" dir-sched \
@@ -209,7 +218,8 @@ for k in $(seq 0 $((sched_shards - 1))); do
 	steps3+=("4-schedules-$k")
 done
 wait
-for s in "${steps3[@]}" 3-demo 3-bench-test 3-shaders 3-jobtrace; do record "$s"; done
+for s in "${steps3[@]}" 3-demo 3-bench-test 3-shaders 3-jobtrace 3-hang-validated; do record "$s"; done
+grep -E 'hang|^device' "$W/3-hang-validated.log" >>"$LOG"
 grep -h -E 'schedules .*in' "$W"/4-schedules-*.log >>"$LOG"
 unset VKDEP_VALIDATE
 

@@ -2,6 +2,8 @@ package vkdep
 
 import (
 	"errors"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -9,18 +11,107 @@ import (
 // GPU whose compute units it fills, every VkQueue of the device — so jobs of other queues queued
 // behind it overrun their own timeouts too, though they are innocent. Like the kernel's
 // schedulers, which blame the context whose job was actually running, vkdep times out only the
-// job that has been on the GPU longest, device-wide: an overdue job is re-armed as still running
-// while a job of another queue that reached the GPU before it has not finished. A banned job whose
-// GPU work still runs (T4) keeps its place until its value lands, so the queues behind it are not
-// blamed while the abort word (T5) ends it.
+// job that has been on the GPU longest: an overdue job is re-armed as still running while a job
+// of another queue that reached the GPU before it has not finished. A banned job whose GPU work
+// still runs (T4) keeps its place until its value lands, so the queues behind it are not blamed
+// while the abort word (T5) ends it.
+//
+// "Another queue" is any queue of any Device of this process on the same physical device (same
+// deviceUUID), not only of q's own Device: a hang can stall another VkDevice too (on lavapipe,
+// whose VkDevices share one pool of compute threads, it does: cmd/bench -workload hang measured a
+// second Device's queue banned for it). Devices of other processes are out of a user-space
+// layer's sight (T4).
 
-// gpuSince is when q's oldest unfinished job started on the GPU at the latest: its submit, or
-// the queue's previous completion if that came later (now() clock); ok is false when q has no
-// job on the GPU. A banned job counts until the GPU reaches its value. For another queue (self
-// false), a job waiting on the application's semaphores does not count. Completion goroutine only
-// (it reads the timeline's last seen counter).
-func (q *Queue) gpuSince(self bool) (since int64, ok bool) {
-	seen := q.tl.seen
+// gpuShare is what the Devices of this process on one physical device share for blame.
+type gpuShare struct {
+	hangEnded atomic.Int64 // when a timed-out job last left the GPU (now())
+	mu        sync.Mutex
+	devices   []*Device
+}
+
+// gpuShares maps a deviceUUID to its gpuShare while a Device on it is open.
+var gpuShares struct {
+	sync.Mutex
+	m map[[16]byte]*gpuShare
+}
+
+// joinGPU makes d one of the Devices of its physical device (Open and Wrap, once d works).
+func (d *Device) joinGPU() {
+	uuid := d.vk.Physical.UUID
+	if uuid == ([16]byte{}) {
+		d.gpu = &gpuShare{devices: []*Device{d}} // no identity to match: blame stays d's own
+		return
+	}
+	gpuShares.Lock()
+	defer gpuShares.Unlock()
+	if gpuShares.m == nil {
+		gpuShares.m = map[[16]byte]*gpuShare{}
+	}
+	g := gpuShares.m[uuid]
+	if g == nil {
+		g = &gpuShare{}
+		gpuShares.m[uuid] = g
+	}
+	g.mu.Lock()
+	g.devices = append(g.devices, d)
+	g.mu.Unlock()
+	d.gpu = g
+}
+
+// leaveGPU undoes joinGPU (Close, once d's queues and completion goroutine are done).
+func (d *Device) leaveGPU() {
+	g := d.gpu
+	g.mu.Lock()
+	for i, x := range g.devices {
+		if x == d {
+			g.devices = append(g.devices[:i], g.devices[i+1:]...)
+			break
+		}
+	}
+	empty := len(g.devices) == 0
+	g.mu.Unlock()
+	if empty && d.vk.Physical.UUID != ([16]byte{}) {
+		gpuShares.Lock()
+		g.mu.Lock()
+		// Still empty and still the map's: no Open joined it meanwhile.
+		if len(g.devices) == 0 && gpuShares.m[d.vk.Physical.UUID] == g {
+			delete(gpuShares.m, d.vk.Physical.UUID)
+		}
+		g.mu.Unlock()
+		gpuShares.Unlock()
+	}
+}
+
+// queues returns the live queues of every Device on the GPU.
+func (g *gpuShare) queues() []*Queue {
+	g.mu.Lock()
+	devs := append([]*Device(nil), g.devices...)
+	g.mu.Unlock()
+	var out []*Queue
+	for _, d := range devs {
+		d.mu.Lock()
+		for q := range d.queues {
+			out = append(out, q)
+		}
+		d.mu.Unlock()
+	}
+	return out
+}
+
+// gpuJob is what blame reads of a queue's oldest unfinished job on the GPU.
+type gpuJob struct {
+	since  int64    // when it started on the GPU at the latest (now() clock)
+	banned int64    // when its queue was banned (now()), 0 if not
+	hw     *hwQueue // the VkQueue it was submitted to
+}
+
+// gpuSince describes q's oldest unfinished job on the GPU; since is its submit, or the queue's
+// previous completion if that came later; ok is false when q has no job on the GPU. A banned job
+// counts until the GPU reaches its value. For another queue (self false), a job waiting on the
+// application's semaphores does not count. Completion goroutine of q's Device, or of another
+// Device on the GPU (it reads the timeline's last seen counter, atomically).
+func (q *Queue) gpuSince(self bool) (g gpuJob, ok bool) {
+	seen := q.tl.seen.Load()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for i := range q.inflight.len() {
@@ -33,37 +124,48 @@ func (q *Queue) gpuSince(self bool) (since int64, ok bool) {
 			// blocked, not running. It must not shield another queue's overdue job
 			// device-wide for as long as the application takes (nor may the jobs queued
 			// behind it); and its own clock has not started (T1).
-			return 0, false
+			return gpuJob{}, false
 		}
-		return max(j.submittedAt, q.lastProgress, j.hostFreed), true
+		return gpuJob{since: max(j.submittedAt, q.lastProgress, j.hostFreed), banned: q.bannedAt, hw: q.hw}, true
 	}
-	return 0, false
+	return gpuJob{}, false
 }
 
 // blamesAnother reports whether q's oldest unfinished job is not to blame for its time on the
-// GPU: a job of another queue of the device has been there longer (named for the log), or q's job
+// GPU: a job of another queue on the GPU has been there longer (named for the log), or q's job
 // has not had a whole JobTimeout since a timed-out job left the GPU (time spent queued behind
 // banned work does not count, as the kernel re-arms its timers after a reset). Completion
 // goroutine only, q.mu not held.
+//
+// A banned job that has not left the GPU shields q for at most one of q's JobTimeouts after
+// its ban, unless it is on q's own VkQueue. On q's VkQueue it certainly runs before q's job
+// (submission order), so q is innocent for as long as it stays. On another VkQueue or VkDevice
+// it was only submitted earlier: it may itself be stuck behind q's job (a hang that fills every
+// compute unit, or lavapipe's compute threads, which its VkDevices share), wrongly banned by the
+// rule above, and its abort word cannot end it. Shielding q for as long as it stays would then
+// keep the real hang from ever being banned, and its abort word from ending it.
 func (q *Queue) blamesAnother() (*Queue, bool) {
 	mine, ok := q.gpuSince(true)
 	if !ok {
 		return nil, false
 	}
-	d := q.dev
-	if end := d.hangEnded.Load(); mine < end && now()-end < int64(q.opts.JobTimeout) {
+	g := q.dev.gpu
+	t := now()
+	if end := g.hangEnded.Load(); mine.since < end && t-end < int64(q.opts.JobTimeout) {
 		return nil, true
 	}
-	d.mu.Lock()
-	queues := d.queuesLocked()
-	d.mu.Unlock()
-	for _, p := range queues {
+	for _, p := range g.queues() {
 		if p == q {
 			continue
 		}
-		if since, ok := p.gpuSince(false); ok && since < mine {
-			return p, true
+		other, ok := p.gpuSince(false)
+		if !ok || other.since >= mine.since {
+			continue
 		}
+		if other.banned != 0 && other.hw != mine.hw && t-other.banned >= int64(q.opts.JobTimeout) {
+			continue
+		}
+		return p, true
 	}
 	return nil, false
 }
@@ -81,9 +183,9 @@ func (q *Queue) spare(value uint64, guilty *Queue, onGPU time.Duration) {
 }
 
 // noteRetired runs on the completion goroutine for a retired job that failed: a timed-out job
-// leaving the GPU ends a hang, and the device's clock of hang ends moves (T7).
+// leaving the GPU ends a hang, and the GPU's clock of hang ends moves (T7).
 func (q *Queue) noteRetired(j *Job, t int64) {
 	if errors.Is(j.err, ErrTimedOut) {
-		q.dev.hangEnded.Store(t)
+		q.dev.gpu.hangEnded.Store(t)
 	}
 }

@@ -90,7 +90,7 @@ func (q *Queue) producersDone(j *Job) bool {
 	for i, f := range j.gpuDeps {
 		if !f.Completed() {
 			switch {
-			case f.tl.seen >= f.value:
+			case f.tl.seen.Load() >= f.value:
 				// Its value is reached and its queue completes it this round (the usual
 				// case): look again next round, with a task bound once, allocation-free.
 				q.dev.waiter.post(q.recheckTask)

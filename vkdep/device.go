@@ -28,7 +28,7 @@ type Device struct {
 	sched       Scheduling   // how queues sharing a VkQueue take turns (arbiter.go)
 	depth       int32        // H2's bound per shared VkQueue, in jobs
 	budget      int64        // and in estimated GPU time (ns)
-	hangEnded   atomic.Int64 // when a timed-out job last left the GPU (now(); T7, blame.go)
+	gpu         *gpuShare    // the Devices of this process on the same GPU, for blame (T7, blame.go)
 	place       placer       // placement.go (H4)
 	waiter      *waiter
 	abort       *abortWords
@@ -128,6 +128,7 @@ func newDevice(dev *vk.Device, info DeviceInfo, hw []*hwQueue, log *slog.Logger)
 	d.waiter = w
 	d.abort = abort
 	d.order = newSubmitOrder(dev, hw)
+	d.joinGPU()
 	log.Debug("vkdep: device open", "device", info.String(), "waiter", w.kind(), "queue_order", d.order.name())
 	return d, nil
 }
@@ -300,6 +301,7 @@ func (d *Device) Close(ctx context.Context) error {
 	}
 	d.state = devClosed
 	d.mu.Unlock()
+	d.leaveGPU()
 	d.drainQueues()
 	if d.beforeDestroy != nil {
 		d.beforeDestroy() // test seam (export_test.go): the device is idle, nothing destroyed yet

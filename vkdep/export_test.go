@@ -20,7 +20,7 @@ func DebugQueue(q *Queue) string {
 	defer q.mu.Unlock()
 	c, _ := q.dev.vk.Counter(q.tl.sem)
 	s := fmt.Sprintf("%s counter=%d seen=%d done=%d submitted=%d stopped=%v killed=%v closed=%v dead=%v finished=%v\n",
-		q.tl.name, c, q.tl.seen, q.tl.done.Load(), q.submitted.Load(), q.stopped, q.killed, q.closed, q.dead, q.finished)
+		q.tl.name, c, q.tl.seen.Load(), q.tl.done.Load(), q.submitted.Load(), q.stopped, q.killed, q.closed, q.dead, q.finished)
 	dump := func(kind string, l *jobList) {
 		for i := range l.len() {
 			j := l.at(i)

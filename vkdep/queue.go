@@ -153,7 +153,7 @@ func (d *Device) NewQueue(opts QueueOptions) (*Queue, error) {
 	q.kickFn = func(error) { q.kick() }
 	// Posted, not called: a completion on one queue must not re-enter another's (or its own)
 	// retirement through a chain of callbacks.
-	q.recheckTask = func() { q.reached(q.tl.seen) }
+	q.recheckTask = func() { q.reached(q.tl.seen.Load()) }
 	q.recheckFn = func(error) { d.waiter.post(q.recheckTask) }
 	if !d.register(&q.tl, q.deviceGone, true) {
 		d.destroySemaphore(sem)

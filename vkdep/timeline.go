@@ -34,9 +34,11 @@ type timeline struct {
 	waits waitHeap  // CPU waiters (Done channels, Wait, callbacks) on values above done
 
 	// seen is the last counter value the completion waiter handed to the queue's reached
-	// (complete.go); completion goroutine only. The waiter waits for seen+1 on every watched
-	// timeline: any progress, so a submit never has to wake it.
-	seen uint64
+	// (complete.go); written by the completion goroutine only. Atomic for blame (T7), which
+	// reads it from the completion goroutine of another Device on the same GPU. The wait-any
+	// waiter waits for seen+1 on every watched timeline: any progress, so a submit never has
+	// to wake it.
+	seen atomic.Uint64
 }
 
 // errSpan records that the fences with values in (from, to] completed with err.

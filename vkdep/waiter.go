@@ -247,7 +247,7 @@ func (w *waiter) run() {
 		for _, t := range w.watched {
 			// Any progress past what was seen: a submit never has to wake the waiter.
 			w.sems = append(w.sems, t.sem)
-			w.vals = append(w.vals, t.seen+1)
+			w.vals = append(w.vals, t.seen.Load()+1)
 			w.tls = append(w.tls, t)
 		}
 		// The nearest timeout deadline bounds the wait (T1): the waiter doubles as the timeout
@@ -291,8 +291,8 @@ func (w *waiter) run() {
 			continue
 		}
 		for i, t := range w.tls {
-			if c := w.ctrs[i+2]; c > t.seen {
-				t.seen = c
+			if c := w.ctrs[i+2]; c > t.seen.Load() {
+				t.seen.Store(c)
 				t.queue.reached(c)
 			}
 		}

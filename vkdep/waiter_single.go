@@ -297,7 +297,7 @@ func (w *waiter) runSingle() {
 			var c uint64
 			if x.thread {
 				c = x.counter.Load()
-			} else if !s.lost && t.queue.submitted.Load() > t.seen {
+			} else if !s.lost && t.queue.submitted.Load() > t.seen.Load() {
 				var err error
 				if c, err = w.dev.Counter(t.sem); err != nil {
 					s.lost = true
@@ -306,8 +306,8 @@ func (w *waiter) runSingle() {
 				}
 				poll = true
 			}
-			if c > t.seen {
-				t.seen = c
+			if c > t.seen.Load() {
+				t.seen.Store(c)
 				t.queue.reached(c)
 			}
 		}

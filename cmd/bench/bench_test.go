@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,7 +87,7 @@ func TestQuickSuite(t *testing.T) {
 	workloadOf := map[string]string{ // figure workloads that belong to a suite workload
 		"submit": "submit", "round-trip": "submit", "burst64": "queue", "chain": "chain", "pipeline": "pipeline",
 		"host-signal": "responsiveness", "kill-10k": "responsiveness", "timeout": "responsiveness", "idle": "idle",
-		"priority": "priority", "fair": "priority",
+		"priority": "priority", "fair": "priority", "hang": "hang",
 	}
 	seen := map[string]bool{}
 	for _, f := range rep.Figures {
@@ -131,6 +132,13 @@ func TestQuickSuite(t *testing.T) {
 	}
 	if seen["chain"] && chained != 2 {
 		t.Errorf("%d vkdep GPU-side chain figures, want 2 (default placement, forced across two)", chained)
+	}
+	// T7: a hang bans no bystander (the note counts them, so the GPU run's figure is kept
+	// even when it is not 0).
+	if seen["hang"] && !slices.ContainsFunc(rep.Notes, func(n string) bool {
+		return strings.HasPrefix(n, "hang: innocent queues banned: 0 of ")
+	}) {
+		t.Errorf("the hang workload banned a bystander, or did not say: %q", rep.Notes)
 	}
 	if len(rep.Notes) == 0 {
 		t.Errorf("JSON has no notes (placement costs, VkQueues that coincide)")

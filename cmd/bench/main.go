@@ -2,13 +2,16 @@
 // present, else lavapipe), against raw Vulkan and against drm_sched-style completion-gated
 // submission (each job submitted only once the job it depends on has completed).
 //
-//	go run ./cmd/bench [-device SEL] [-quick] [-workload NAME] [-validate] [-format table|gobench] [-json FILE] [-svg FILE]
+//	go run ./cmd/bench [-device SEL] [-quick] [-workload NAME] [-skip NAME,...] [-validate] [-format table|gobench] [-json FILE] [-svg FILE]
 //
-// Workloads: idle (the CPU an open device with no work uses, % of a core, F3), submit and queue (empty jobs: the submission paths), chain (tiny dependent
-// dispatches alternating between two queues), pipeline (upload → SAXPY → reduction and prefix
-// sum on three queues with a DAG of dependencies → readback) and responsiveness (host signal →
-// dependent job, Kill of 10,000 queued jobs, deadline → OnTimeout). Every workload that
-// dispatches GPU work checks its results on the CPU; a wrong result is an error.
+// Workloads: idle (the CPU an open device with no work uses, % of a core, F3), submit and queue
+// (empty jobs: the submission paths), chain (tiny dependent dispatches alternating between two
+// queues), pipeline (upload → SAXPY → reduction and prefix sum on three queues with a DAG of
+// dependencies → readback), responsiveness (host signal → dependent job, Kill of 10,000 queued
+// jobs, deadline → OnTimeout), priority (H1–H3: a realtime or light queue's latency beside a
+// flood, with the layer and with FIFO) and hang (T4, T5, T7: what a hung job costs bystanders on
+// its VkQueue, another VkQueue and another VkDevice; hang.go). Every workload that dispatches GPU
+// work checks its results on the CPU; a wrong result is an error.
 //
 // Every figure is measured in the same run as its yardstick, so ratios are comparable even on a
 // noisy machine. Timings are never asserted.
@@ -20,6 +23,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,6 +83,7 @@ var workloads = []workload{
 	{"pipeline", runPipeline},
 	{"responsiveness", runResponsiveness},
 	{"priority", runPriority},
+	{"hang", runHang},
 }
 
 // traceLimit bounds the jobs -trace records: enough for a -quick workload, a few hundred MB of
@@ -89,6 +95,7 @@ type config struct {
 	device   string
 	quick    bool
 	only     string
+	skip     string // workloads not to run, comma-separated
 	validate bool
 	format   string // table or gobench
 	json     string // file to write the figures to, "" for none
@@ -100,7 +107,8 @@ func main() {
 	var c config
 	flag.StringVar(&c.device, "device", "", "device: index, name substring or lavapipe (default $VKDEP_DEVICE, then the best)")
 	flag.BoolVar(&c.quick, "quick", false, "small job counts: the whole suite in seconds")
-	flag.StringVar(&c.only, "workload", "", "run only this workload (submit, queue, chain, pipeline, responsiveness, priority)")
+	flag.StringVar(&c.only, "workload", "", "run only this workload (idle, submit, queue, chain, pipeline, responsiveness, priority, hang)")
+	flag.StringVar(&c.skip, "skip", "", "do not run these workloads (comma-separated)")
 	flag.BoolVar(&c.validate, "validate", false, "run with the Khronos validation layer (slow; for checking, not timing)")
 	flag.StringVar(&c.format, "format", "table", "output format: table or gobench")
 	flag.StringVar(&c.json, "json", "", "also write every figure as JSON to this file")
@@ -123,12 +131,20 @@ func run(c config, w io.Writer) (err error) {
 	if c.format != "table" && c.format != "gobench" {
 		return fmt.Errorf("unknown -format %q (table or gobench)", c.format)
 	}
-	known := c.only == ""
-	for _, wl := range workloads {
-		known = known || wl.name == c.only
+	isWorkload := func(name string) bool {
+		return slices.ContainsFunc(workloads, func(wl workload) bool { return wl.name == name })
 	}
-	if !known {
+	if c.only != "" && !isWorkload(c.only) {
 		return fmt.Errorf("unknown -workload %q", c.only)
+	}
+	var skip []string
+	if c.skip != "" {
+		skip = strings.Split(c.skip, ",")
+	}
+	for _, s := range skip {
+		if !isWorkload(s) {
+			return fmt.Errorf("unknown workload %q in -skip", s)
+		}
 	}
 	var (
 		mu   sync.Mutex
@@ -163,7 +179,7 @@ func run(c config, w io.Writer) (err error) {
 	date := time.Now().UTC()
 	var rows []row
 	for _, wl := range workloads {
-		if c.only != "" && c.only != wl.name {
+		if (c.only != "" && c.only != wl.name) || slices.Contains(skip, wl.name) {
 			continue
 		}
 		r, err := wl.run(e)

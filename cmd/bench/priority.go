@@ -68,6 +68,19 @@ type spinner struct {
 	mu               sync.Mutex
 }
 
+// newSpinner makes a spinner with its own gate, abort and result words (never set: its jobs end
+// when their budget is spent).
+func newSpinner(g *gpu.Ctx) (*spinner, error) {
+	s := &spinner{g: g, cmds: map[[3]uint32]vk.CommandBuffer{}}
+	for _, b := range []**vk.Buffer{&s.gate, &s.abort, &s.res} {
+		var err error
+		if *b, err = g.Buffer(64); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
 func (s *spinner) cmd(family uint32, z spinSize) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -165,12 +178,9 @@ func priorityRun(e *env, d *vkdep.Device, g *gpu.Ctx, mode vkdep.Scheduling) ([]
 	if e.quick {
 		samples = 60
 	}
-	s := &spinner{g: g, cmds: map[[3]uint32]vk.CommandBuffer{}}
-	var err error
-	for _, b := range []**vk.Buffer{&s.gate, &s.abort, &s.res} {
-		if *b, err = g.Buffer(64); err != nil {
-			return nil, err
-		}
+	s, err := newSpinner(g)
+	if err != nil {
+		return nil, err
 	}
 	label := " (layer)"
 	if mode == vkdep.ScheduleFIFO {

@@ -139,7 +139,8 @@ void vkdep_physical_info(uint64_t phys, vkdep_phys_info *out) {
 
 	VkPhysicalDeviceProperties base;
 	vkGetPhysicalDeviceProperties(pd, &base);
-	VkPhysicalDeviceDriverProperties drv = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+	VkPhysicalDeviceIDProperties id = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
+	VkPhysicalDeviceDriverProperties drv = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES, .pNext = &id};
 	VkPhysicalDeviceTimelineSemaphoreProperties tl = {
 	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_PROPERTIES, .pNext = &drv};
 	VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &tl};
@@ -161,6 +162,7 @@ void vkdep_physical_info(uint64_t phys, vkdep_phys_info *out) {
 	out->timestamp_period = props.properties.limits.timestampPeriod;
 	out->max_workgroup_count_x = props.properties.limits.maxComputeWorkGroupCount[0];
 	out->max_timeline_difference = tl.maxTimelineSemaphoreValueDifference;
+	memcpy(out->device_uuid, id.deviceUUID, sizeof out->device_uuid);
 
 	if (base.apiVersion >= VK_API_VERSION_1_2) {
 		VkPhysicalDeviceVulkan13Features f13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES};

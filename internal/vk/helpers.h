@@ -62,6 +62,7 @@ typedef struct {
 	float timestamp_period;
 	uint32_t max_workgroup_count_x;
 	uint64_t max_timeline_difference;
+	uint8_t device_uuid[VK_UUID_SIZE];
 } vkdep_phys_info;
 
 VkResult vkdep_create_instance(const char *app_name, uint32_t api_version, int validate, int sync_validation,

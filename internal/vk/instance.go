@@ -231,6 +231,9 @@ type PhysicalInfo struct {
 	TimestampPeriod       float32
 	MaxWorkgroupCountX    uint32
 	MaxTimelineDifference uint64
+	// UUID is VkPhysicalDeviceIDProperties.deviceUUID: the same for every VkPhysicalDevice
+	// handle of one device, across instances (zero on a pre-1.2 device).
+	UUID [16]byte
 }
 
 // TypeName names a physical-device type.
@@ -282,6 +285,9 @@ func QueryPhysical(h PhysicalDevice) PhysicalInfo {
 		TimestampPeriod:       float32(ci.timestamp_period),
 		MaxWorkgroupCountX:    uint32(ci.max_workgroup_count_x),
 		MaxTimelineDifference: uint64(ci.max_timeline_difference),
+	}
+	for i := range p.UUID {
+		p.UUID[i] = byte(ci.device_uuid[i])
 	}
 	for f := range uint32(ci.family_count) {
 		p.Families = append(p.Families, QueueFamily{Index: f, Flags: uint32(ci.family_flags[f]), Count: uint32(ci.family_queues[f])})

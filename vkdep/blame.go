@@ -134,26 +134,30 @@ func (q *Queue) gpuSince(self bool) (g gpuJob, ok bool) {
 // blamesAnother reports whether q's oldest unfinished job is not to blame for its time on the
 // GPU: a job of another queue on the GPU has been there longer (named for the log), or q's job
 // has not had a whole JobTimeout since a timed-out job left the GPU (time spent queued behind
-// banned work does not count, as the kernel re-arms its timers after a reset). Completion
+// banned work does not count, as the kernel re-arms its timers after a reset). until is when
+// the verdict can next change (now() clock), 0 for "after a whole JobTimeout". Completion
 // goroutine only, q.mu not held.
 //
-// A banned job that has not left the GPU shields q for at most one of q's JobTimeouts after
-// its ban, unless it is on q's own VkQueue. On q's VkQueue it certainly runs before q's job
-// (submission order), so q is innocent for as long as it stays. On another VkQueue or VkDevice
-// it was only submitted earlier: it may itself be stuck behind q's job (a hang that fills every
-// compute unit, or lavapipe's compute threads, which its VkDevices share), wrongly banned by the
-// rule above, and its abort word cannot end it. Shielding q for as long as it stays would then
-// keep the real hang from ever being banned, and its abort word from ending it.
-func (q *Queue) blamesAnother() (*Queue, bool) {
+// A banned job that has not left the GPU shields q until it does when it is on q's own
+// VkQueue: submission order puts it first there, so q is innocent for as long as it stays. On
+// another VkQueue or VkDevice it was only submitted earlier: it may itself be stuck behind q's
+// job (a hang that fills every compute unit, or lavapipe's compute threads, which its VkDevices
+// share), wrongly banned by the rule above, and then its abort word cannot end it. So there it
+// shields q only for abortGrace after its ban, the time an abort word takes to end cooperative
+// work; longer, it would keep the real hang from its ban, and its abort word, for as long as the
+// hang lasted.
+func (q *Queue) blamesAnother() (guilty *Queue, until int64, spared bool) {
 	mine, ok := q.gpuSince(true)
 	if !ok {
-		return nil, false
+		return nil, 0, false
 	}
 	g := q.dev.gpu
 	t := now()
-	if end := g.hangEnded.Load(); mine.since < end && t-end < int64(q.opts.JobTimeout) {
-		return nil, true
+	timeout := int64(q.opts.JobTimeout)
+	if end := g.hangEnded.Load(); mine.since < end && t-end < timeout {
+		return nil, end + timeout, true
 	}
+	grace := min(int64(abortGrace), timeout)
 	for _, p := range g.queues() {
 		if p == q {
 			continue
@@ -162,24 +166,38 @@ func (q *Queue) blamesAnother() (*Queue, bool) {
 		if !ok || other.since >= mine.since {
 			continue
 		}
-		if other.banned != 0 && other.hw != mine.hw && t-other.banned >= int64(q.opts.JobTimeout) {
-			continue
+		if other.banned == 0 || other.hw == mine.hw {
+			return p, 0, true
 		}
-		return p, true
+		if t-other.banned < grace {
+			// Look again when the grace ends, not a whole JobTimeout later: a real hang
+			// behind it is banned that much sooner.
+			return p, other.banned + grace, true
+		}
 	}
-	return nil, false
+	return nil, 0, false
 }
 
+// abortGrace is how long a banned job on another VkQueue shields an overdue job (blamesAnother):
+// about ten times what the abort word takes to end a spinning shader on lavapipe (5–10 ms,
+// TestT5_abort_latency and cmd/bench -workload hang); a variable for tests.
+var abortGrace = 100 * time.Millisecond
+
 // spare re-arms q's overdue job as still running because another queue's job holds the GPU, or
-// held it until just now (T7).
-func (q *Queue) spare(value uint64, guilty *Queue, onGPU time.Duration) {
+// held it until just now (T7). The next check is at until (now() clock) when it is set, else a
+// whole JobTimeout from now.
+func (q *Queue) spare(value uint64, guilty *Queue, onGPU time.Duration, until int64) {
 	longer := "a timed-out job, until just now"
 	if guilty != nil {
 		longer = guilty.tl.name
 	}
 	q.log.Debug("vkdep: overdue job spared: another job has been on the GPU longer",
 		"queue", q.opts.Name, "value", value, "on_gpu", onGPU, "longer", longer)
-	q.rearm(value)
+	if until == 0 {
+		q.rearm(value)
+		return
+	}
+	q.rearmAt(value, time.Now().UnixNano()+(until-now()))
 }
 
 // noteRetired runs on the completion goroutine for a retired job that failed: a timed-out job

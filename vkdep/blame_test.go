@@ -164,18 +164,31 @@ func TestBlame(t *testing.T) {
 		r.check()
 	})
 
-	t.Run("T7_a_banned_job_elsewhere_shields_for_one_timeout", func(t *testing.T) {
+	t.Run("T7_a_banned_job_elsewhere_shields_for_an_abort_grace", func(t *testing.T) {
 		// The banned hog is on another VkDevice (two Devices of this process on one GPU): it
 		// was submitted before the job it stalls, but submission order across VkQueues says
-		// nothing about which runs first, so it shields the overdue job for one JobTimeout
-		// after its ban. Otherwise a job wrongly banned while stuck behind a real hang would
-		// shield that hang from its ban, and its abort word, for as long as the hang lasted.
+		// nothing about which runs first, so it shields the overdue job only for the time an
+		// abort word takes to end cooperative work (abortGrace, 100 ms), not until it leaves
+		// nor for a whole JobTimeout. Otherwise a job wrongly banned while stuck behind a real
+		// hang would shield that hang from its ban, and its abort word.
 		r, o := newRig(t), newOwnRig(t)
 		hog := o.queue(vkdep.QueueOptions{Name: "hog elsewhere"})
-		q := r.queue(vkdep.QueueOptions{Name: "overdue", VkQueueIndex: 1, JobTimeout: 100 * time.Millisecond})
-		release := o.banHog(hog)
-		banned := time.Now()
+		q := r.queue(vkdep.QueueOptions{Name: "overdue", VkQueueIndex: 1, JobTimeout: time.Second})
+		hj, release := o.hogJob(hog)
+		hf, err := hog.Submit(hj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the hog on the GPU", hf.Submitted)
 		f := r.submit(q, r.job(q, 1))
+		// Ban the hog shortly before the overdue job's deadline, which then falls inside the
+		// grace.
+		time.Sleep(900 * time.Millisecond)
+		hog.TriggerTimeout()
+		if err := o.wait(hf); !errors.Is(err, vkdep.ErrTimedOut) {
+			t.Fatalf("hog: %v, want ErrTimedOut", err)
+		}
+		banned := time.Now()
 		done := make(chan error, 1)
 		go func() { done <- r.wait(f) }()
 		select {
@@ -183,9 +196,14 @@ func TestBlame(t *testing.T) {
 			switch {
 			case err == nil:
 				// A GPU that time-slices its VkDevices ran the job beside the hog.
-				t.Logf("the job was not stalled by the hog on another VkDevice (%v)", time.Since(banned))
+				t.Logf("the job was not stalled by the hog on another VkDevice")
 			case errors.Is(err, vkdep.ErrTimedOut):
-				t.Logf("stalled by the hog, banned %v after the hog's ban", time.Since(banned))
+				// Grace ends 100 ms after the hog's ban; a whole JobTimeout would be 1 s.
+				if after := time.Since(banned); after > 600*time.Millisecond {
+					t.Fatalf("the banned hog on another VkDevice shielded the overdue job %v after its ban", after)
+				} else {
+					t.Logf("stalled by the hog, banned %v after the hog's ban", after)
+				}
 			default:
 				t.Fatalf("overdue job: %v, want ErrTimedOut or success", err)
 			}

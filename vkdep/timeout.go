@@ -115,8 +115,8 @@ func (q *Queue) checkTimeout(force bool) {
 
 	// T7: blame lands on the job on the GPU longest, device-wide; TriggerTimeout asks anyway.
 	if !force {
-		if guilty, ok := q.blamesAnother(); ok {
-			q.spare(value, guilty, info.OnGPU)
+		if guilty, until, ok := q.blamesAnother(); ok {
+			q.spare(value, guilty, info.OnGPU, until)
 			return
 		}
 	}
@@ -139,11 +139,20 @@ func (q *Queue) checkTimeout(force bool) {
 
 // rearm restarts the clock of the watched job value, if it is still the one watched.
 func (q *Queue) rearm(value uint64) {
+	q.rearmAt(value, 0)
+}
+
+// rearmAt re-arms the watched job value with its next deadline at deadline (unix nanoseconds),
+// or a whole JobTimeout from now when deadline is 0.
+func (q *Queue) rearmAt(value uint64, deadline int64) {
 	q.mu.Lock()
 	if q.watchedValue == value {
 		// Re-armed: the clock starts again, but OnGPU still counts from when the job became
 		// the oldest on the GPU (TimedOut's doc).
 		q.clockSince = time.Now().UnixNano()
+		if deadline != 0 {
+			q.clockSince = min(q.clockSince, deadline-int64(q.opts.JobTimeout))
+		}
 		q.deadline.Store(0)
 	}
 	q.updateDeadlineLocked()

@@ -85,11 +85,16 @@
 // word in host-visible memory that vkdep sets when the queue is banned or killed. A shader that polls
 // it and exits early lets its value land at once; the release hook runs, and the queues stuck behind
 // it move again. On a device with several VkQueues, give latency-critical queues their own
-// (QueueOptions.VkQueueIndex) so that hung work elsewhere cannot stall them.
+// (QueueOptions.VkQueueIndex) so that their jobs never wait behind hung work in a queue; a hung
+// dispatch that fills the GPU can still hold up every VkQueue of the device until its abort
+// (cmd/bench -workload hang measures it on yours).
 //
 // Blame lands on the guilty job only: when jobs of several queues are overdue because one holds the
-// hardware, only the job on the GPU longest (device-wide) is reported to OnTimeout; the others are
-// re-armed as still running, and time spent queued behind a timed-out job does not count.
+// hardware, only the job on the GPU longest is reported to OnTimeout, among the queues of every
+// Device of the process on the same GPU; the others are re-armed as still running, and time spent
+// queued behind a timed-out job does not count. "Longest" is "submitted earliest" to user space,
+// exact within one VkQueue only, so a banned job on another VkQueue that has not left the GPU
+// shields the others for the time an abort takes (100 ms), not until it leaves.
 //
 // # Priorities and shared VkQueues
 //

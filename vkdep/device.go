@@ -25,11 +25,11 @@ type Device struct {
 	vk          *vk.Device
 	info        DeviceInfo
 	hw          []*hwQueue
-	sched       Scheduling   // how queues sharing a VkQueue take turns (arbiter.go)
-	depth       int32        // H2's bound per shared VkQueue, in jobs
-	budget      int64        // and in estimated GPU time (ns)
-	gpu         *gpuShare    // the Devices of this process on the same GPU, for blame (T7, blame.go)
-	place       placer       // placement.go (H4)
+	sched       Scheduling // how queues sharing a VkQueue take turns (arbiter.go)
+	depth       int32      // H2's bound per shared VkQueue, in jobs
+	budget      int64      // and in estimated GPU time (ns)
+	gpu         *gpuShare  // the Devices of this process on the same GPU, for blame (T7, blame.go)
+	place       placer     // placement.go (H4)
 	waiter      *waiter
 	abort       *abortWords
 	order       *submitOrder // how queue order reaches the GPU (D3, order.go)

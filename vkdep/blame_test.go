@@ -2,6 +2,7 @@ package vkdep_test
 
 import (
 	"errors"
+	"math"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,9 +13,10 @@ import (
 	"vkdep.dev/vkdep"
 )
 
-// hogJob returns a job that spins for seconds (2000 gate workgroups) and ignores its queue's
-// abort word (its gate reads a word of its own): banned, it stays on the GPU until release, as
-// work that does not poll the word (T4). A failing test still releases it.
+// hogJob returns a job that spins until released (2000 gate workgroups with an iteration budget
+// of 2³²−1; on lavapipe, which caps shader loops, for about 17 s) and ignores its queue's abort
+// word (its gate reads a word of its own): banned, it stays on the GPU until release, as work
+// that does not poll the word (T4). A failing test still releases it.
 func (r *rig) hogJob(q *vkdep.Queue) (j *vkdep.Job, release func()) {
 	r.t.Helper()
 	var bufs [3]*vk.Buffer
@@ -26,7 +28,7 @@ func (r *rig) hogJob(q *vkdep.Queue) (j *vkdep.Job, release func()) {
 		bufs[i] = b
 	}
 	cmd, err := r.g.Record(q.Family(), func(c vk.CommandBuffer) {
-		r.g.Gate(c, gpu.GateSpec{Gate: bufs[0], AbortBuf: bufs[1], ResultBuf: bufs[2], Workgroups: 2000})
+		r.g.Gate(c, gpu.GateSpec{Gate: bufs[0], AbortBuf: bufs[1], ResultBuf: bufs[2], Workgroups: 2000, Budget: math.MaxUint32})
 	})
 	if err != nil {
 		r.t.Fatal(err)

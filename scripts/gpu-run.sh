@@ -155,7 +155,7 @@ cp "$W/1-bench.log" "$OUT/bench.txt"
 cp "$W/bench.json" "$W/bench.svg" "$OUT/" 2>/dev/null
 record 1-bench
 cat "$W/1-bench.log" >>"$LOG"
-run_step 1-hang "$t_hang" dir-hang "$G/bin/bench" "${bench_flags[@]}" -workload hang -json "$W/hang.json" -trace "$W/hang-trace.json"
+run_step 1-hang "$t_hang" dir-hang "$G/bin/bench" "${bench_flags[@]}" -workload hang -log debug -json "$W/hang.json" -trace "$W/hang-trace.json"
 record 1-hang
 cat "$W/1-hang.log" >>"$LOG"
 
@@ -210,7 +210,7 @@ CI=$shaders_ci spawn run_step 3-shaders "$t_suite" dir-tree/shaders "$G/bin/shad
 CI=true spawn run_step 3-jobtrace "$t_suite" dir-tree/vkdep/jobtrace "$G/bin/jobtrace.test" "${suite[@]}"
 # The hang workload under validation, beside the suites: issue 16 saw a timeout fire seconds late
 # there, so its lateness rows (and, past 500 ms, the goroutine stacks it prints) are the figure.
-spawn run_step 3-hang-validated "$t_suite" dir-hang-validated "$G/bin/bench" "${bench_flags[@]}" -validate -workload hang -json "$W/hang-validated.json"
+spawn run_step 3-hang-validated "$t_suite" dir-hang-validated "$G/bin/bench" "${bench_flags[@]}" -validate -workload hang -log debug -json "$W/hang-validated.json"
 per=$(((schedules + sched_shards - 1) / sched_shards))
 for k in $(seq 0 $((sched_shards - 1))); do
 	CI=true VKDEP_SCHEDULES=$per VKDEP_SCHEDULE_FIRST=$((k * per)) spawn run_step "4-schedules-$k" "$t_sched" dir-sched \

@@ -113,7 +113,7 @@ func (q *Queue) checkTimeout(force bool) {
 	cb := q.opts.OnTimeout
 	q.mu.Unlock()
 
-	// T7: blame lands on the job on the GPU longest, device-wide; TriggerTimeout asks anyway.
+	// T7: blame lands on the job on the GPU longest, GPU-wide; TriggerTimeout asks anyway.
 	if !force {
 		if guilty, until, ok := q.blamesAnother(); ok {
 			q.spare(value, guilty, info.OnGPU, until)
@@ -122,7 +122,17 @@ func (q *Queue) checkTimeout(force bool) {
 	}
 
 	// Finished meanwhile, and the completion goroutine will retire it this round: no report.
-	if c, err := q.dev.vk.Counter(q.tl.sem); err == nil && c >= value {
+	// The read is timed: the Khronos validation layer records vkGetSemaphoreCounterValue by
+	// waiting for its own queue threads to retire the submission that signalled the value read
+	// (up to 10 s), which would delay the ban behind a hang; issue 16 saw a timeout fire seconds
+	// late under validation on the H200.
+	t0 := time.Now()
+	c, err := q.dev.vk.Counter(q.tl.sem)
+	if d := time.Since(t0); d > slowCounterRead {
+		q.log.Warn("vkdep: reading the timeline counter for the timeout check was slow", "queue", q.opts.Name,
+			"took", d, "validation", q.dev.info.Validation)
+	}
+	if err == nil && c >= value {
 		return
 	}
 	action := TimeoutBan
@@ -136,6 +146,9 @@ func (q *Queue) checkTimeout(force bool) {
 	}
 	q.rearm(value)
 }
+
+// slowCounterRead is how long checkTimeout's counter read may take before it is logged.
+const slowCounterRead = 10 * time.Millisecond
 
 // rearm restarts the clock of the watched job value, if it is still the one watched.
 func (q *Queue) rearm(value uint64) {

@@ -2,7 +2,7 @@
 // present, else lavapipe), against raw Vulkan and against drm_sched-style completion-gated
 // submission (each job submitted only once the job it depends on has completed).
 //
-//	go run ./cmd/bench [-device SEL] [-quick] [-workload NAME] [-skip NAME,...] [-validate] [-format table|gobench] [-json FILE] [-svg FILE]
+//	go run ./cmd/bench [-device SEL] [-quick] [-workload NAME] [-skip NAME,...] [-validate] [-log LEVEL] [-format table|gobench] [-json FILE] [-svg FILE]
 //
 // Workloads: idle (the CPU an open device with no work uses, % of a core, F3), submit and queue
 // (empty jobs: the submission paths), chain (tiny dependent dispatches alternating between two
@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -96,6 +97,7 @@ type config struct {
 	quick    bool
 	only     string
 	skip     string // workloads not to run, comma-separated
+	log      string // vkdep's log level on standard error: "", debug, info, warn, error
 	validate bool
 	format   string // table or gobench
 	json     string // file to write the figures to, "" for none
@@ -109,6 +111,7 @@ func main() {
 	flag.BoolVar(&c.quick, "quick", false, "small job counts: the whole suite in seconds")
 	flag.StringVar(&c.only, "workload", "", "run only this workload (idle, submit, queue, chain, pipeline, responsiveness, priority, hang)")
 	flag.StringVar(&c.skip, "skip", "", "do not run these workloads (comma-separated)")
+	flag.StringVar(&c.log, "log", "", "write vkdep's log at this level (debug, info, warn, error) to standard error: timeouts, blame decisions, queue moves")
 	flag.BoolVar(&c.validate, "validate", false, "run with the Khronos validation layer (slow; for checking, not timing)")
 	flag.StringVar(&c.format, "format", "table", "output format: table or gobench")
 	flag.StringVar(&c.json, "json", "", "also write every figure as JSON to this file")
@@ -156,6 +159,14 @@ func run(c config, w io.Writer) (err error) {
 			msgs = append(msgs, m.String())
 			mu.Unlock()
 		}}
+	if c.log != "" {
+		var lvl slog.Level
+		if err := lvl.UnmarshalText([]byte(c.log)); err != nil {
+			return fmt.Errorf("-log: %w", err)
+		}
+		// On standard error: standard output may be gobench lines that tools parse.
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	}
 	d, err := vkdep.Open(opts)
 	if err != nil {
 		return err

@@ -100,9 +100,11 @@ func (g *gpuShare) queues() []*Queue {
 
 // gpuJob is what blame reads of a queue's oldest unfinished job on the GPU.
 type gpuJob struct {
-	since  int64    // when it started on the GPU at the latest (now() clock)
-	banned int64    // when its queue was banned (now()), 0 if not
-	hw     *hwQueue // the VkQueue it was submitted to
+	since    int64    // when it started on the GPU at the latest (now() clock)
+	seq      uint64   // the number of its VkQueue's submit that carried it (submission order there)
+	hw       *hwQueue // the VkQueue it was submitted to
+	aborted  int64    // when its queue's abort word was set (ban or Kill; now()), 0 if not
+	deadline int64    // its queue's timeout deadline (unix nanoseconds), 0 if none
 }
 
 // gpuSince describes q's oldest unfinished job on the GPU; since is its submit, or the queue's
@@ -126,26 +128,29 @@ func (q *Queue) gpuSince(self bool) (g gpuJob, ok bool) {
 			// behind it); and its own clock has not started (T1).
 			return gpuJob{}, false
 		}
-		return gpuJob{since: max(j.submittedAt, q.lastProgress, j.hostFreed), banned: q.bannedAt, hw: q.hw}, true
+		return gpuJob{since: max(j.submittedAt, q.lastProgress, j.hostFreed), seq: j.hwSeq, hw: q.hw,
+			aborted: q.abortedAt, deadline: q.deadline.Load()}, true
 	}
 	return gpuJob{}, false
 }
 
 // blamesAnother reports whether q's oldest unfinished job is not to blame for its time on the
-// GPU: a job of another queue on the GPU has been there longer (named for the log), or q's job
-// has not had a whole JobTimeout since a timed-out job left the GPU (time spent queued behind
-// banned work does not count, as the kernel re-arms its timers after a reset). until is when
-// the verdict can next change (now() clock), 0 for "after a whole JobTimeout". Completion
-// goroutine only, q.mu not held.
+// GPU: a job of another queue holds the hardware it needs (named for the log), or q's job has
+// not had a whole JobTimeout since a timed-out job left the GPU (time spent queued behind banned
+// work does not count, as the kernel re-arms its timers after a reset). until is when the
+// verdict can next change (now() clock), 0 for "after a whole JobTimeout". Completion goroutine
+// only, q.mu not held.
 //
-// A banned job that has not left the GPU shields q until it does when it is on q's own
-// VkQueue: submission order puts it first there, so q is innocent for as long as it stays. On
-// another VkQueue or VkDevice it was only submitted earlier: it may itself be stuck behind q's
-// job (a hang that fills every compute unit, or lavapipe's compute threads, which its VkDevices
-// share), wrongly banned by the rule above, and then its abort word cannot end it. So there it
-// shields q only for abortGrace after its ban, the time an abort word takes to end cooperative
-// work; longer, it would keep the real hang from its ban, and its abort word, for as long as the
-// hang lasted.
+// On q's own VkQueue the order is known: the VkQueue runs its submits in submission order, so a
+// job submitted there before q's (a lower seq) holds q's for as long as it stays, banned, killed
+// or not, and one submitted after it never does. Elsewhere (another VkQueue, another VkDevice)
+// user space knows only which was submitted first, and a job submitted earlier may itself be
+// stuck behind q's (a hang that fills every compute unit, or lavapipe's compute threads, which
+// its VkDevices share). So an older job elsewhere shields q only while its own verdict is
+// pending: until its queue's deadline plus abortGrace, or abortGrace after its abort word was
+// set (a ban or Kill ends cooperative work within that); a job whose queue has no timeout shields
+// nothing, since nothing would ever ban it. Unbounded, such a shield would keep a real hang from
+// its ban, and its abort word, for as long as the other job lasted.
 func (q *Queue) blamesAnother() (guilty *Queue, until int64, spared bool) {
 	mine, ok := q.gpuSince(true)
 	if !ok {
@@ -157,31 +162,51 @@ func (q *Queue) blamesAnother() (guilty *Queue, until int64, spared bool) {
 	if end := g.hangEnded.Load(); mine.since < end && t-end < timeout {
 		return nil, end + timeout, true
 	}
-	grace := min(int64(abortGrace), timeout)
+	grace := min(abortGrace.Load(), timeout)
+	wall := time.Now().UnixNano()
 	for _, p := range g.queues() {
 		if p == q {
 			continue
 		}
 		other, ok := p.gpuSince(false)
-		if !ok || other.since >= mine.since {
+		switch {
+		case !ok:
+			continue
+		case other.hw == mine.hw:
+			if other.seq < mine.seq {
+				return p, 0, true
+			}
+			continue
+		case other.since >= mine.since:
 			continue
 		}
-		if other.banned == 0 || other.hw == mine.hw {
-			return p, 0, true
+		var end int64
+		switch {
+		case other.aborted != 0:
+			end = other.aborted + grace
+		case other.deadline != 0:
+			end = t + (other.deadline - wall) + grace
+		default:
+			continue
 		}
-		if t-other.banned < grace {
-			// Look again when the grace ends, not a whole JobTimeout later: a real hang
+		if t < end {
+			// Look again when the shield ends, not a whole JobTimeout later: a real hang
 			// behind it is banned that much sooner.
-			return p, other.banned + grace, true
+			return p, end, true
 		}
 	}
 	return nil, 0, false
 }
 
-// abortGrace is how long a banned job on another VkQueue shields an overdue job (blamesAnother):
-// about ten times what the abort word takes to end a spinning shader on lavapipe (5–10 ms,
-// TestT5_abort_latency and cmd/bench -workload hang); a variable for tests.
-var abortGrace = 100 * time.Millisecond
+// abortGrace is how long a job on another VkQueue shields an overdue job after its own verdict
+// (its deadline, or its queue's ban or Kill; blamesAnother): about ten times what the abort word
+// takes to end a spinning shader on lavapipe (5–10 ms, TestT5_abort_latency and cmd/bench
+// -workload hang). Atomic so that tests can change it (export_test.go).
+var abortGrace atomic.Int64
+
+const defaultAbortGrace = 100 * time.Millisecond
+
+func init() { abortGrace.Store(int64(defaultAbortGrace)) }
 
 // spare re-arms q's overdue job as still running because another queue's job holds the GPU, or
 // held it until just now (T7). The next check is at until (now() clock) when it is set, else a

@@ -2,11 +2,18 @@ package vkdep
 
 import (
 	"fmt"
+	"time"
 
 	"vkdep.dev/internal/vk"
 )
 
 // Test-only views of internals that the behaviour tests check.
+
+// SetAbortGrace sets blame's abortGrace (T7) and returns a function that restores it.
+func SetAbortGrace(d time.Duration) (restore func()) {
+	old := abortGrace.Swap(int64(d))
+	return func() { abortGrace.Store(old) }
+}
 
 // JobDeps is the number of dependencies j keeps after D1–D3 filtering.
 func JobDeps(j *Job) int { return len(j.deps) }
@@ -67,3 +74,4 @@ func WaitingForTurn(q *Queue) bool {
 	defer a.mu.Unlock()
 	return q.turnWait
 }
+

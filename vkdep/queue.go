@@ -346,6 +346,7 @@ func (q *Queue) Kill(cause error) {
 	if q.killed == nil {
 		q.killed = because(ErrKilled, cause)
 		q.aborted.Store(true)
+		q.abortedAt = now()
 		if !q.finished {
 			// T5: cooperative GPU work polling the word exits early. A finished queue's
 			// word may belong to another queue now, or be unmapped by Device.Close (X3).

@@ -37,7 +37,7 @@ type timeoutWatch struct {
 	headSince    int64        // when the watched job became the oldest on the GPU: TimedOut.OnGPU
 	clockSince   int64        // where the timeout clock starts: headSince, moved by re-arms and Stop
 	stoppedAt    int64        // when Stop paused the clock
-	bannedAt     int64        // when the queue was banned (now()), for blame (T7); 0 if not
+	abortedAt    int64        // when Kill (or a ban) set the queue's abort word (now()), for blame (T7); 0 if not
 	deadline     atomic.Int64 // unix nanoseconds, 0: none
 }
 
@@ -181,7 +181,6 @@ func (q *Queue) ban(value uint64, info TimedOut) {
 		ErrTimedOut, info.OnGPU.Round(time.Millisecond), q.opts.JobTimeout)
 	q.mu.Lock()
 	q.stats.TimedOut++
-	q.bannedAt = now()
 	behind := because(ErrDependency, err)
 	for i := range q.inflight.len() {
 		j := q.inflight.at(i)

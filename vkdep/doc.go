@@ -85,16 +85,18 @@
 // word in host-visible memory that vkdep sets when the queue is banned or killed. A shader that polls
 // it and exits early lets its value land at once; the release hook runs, and the queues stuck behind
 // it move again. On a device with several VkQueues, give latency-critical queues their own
-// (QueueOptions.VkQueueIndex) so that their jobs never wait behind hung work in a queue; a hung
-// dispatch that fills the GPU can still hold up every VkQueue of the device until its abort
-// (cmd/bench -workload hang measures it on yours).
+// (QueueOptions.VkQueueIndex) so that their jobs never wait behind hung work in a queue. That may
+// not keep them out of a hang altogether: on an NVIDIA H200 a compositor on its own VkQueue
+// stalled during a client's hang; cmd/bench -workload hang measures on your device whether a
+// hang holds up other VkQueues, and why.
 //
 // Blame lands on the guilty job only: when jobs of several queues are overdue because one holds the
-// hardware, only the job on the GPU longest is reported to OnTimeout, among the queues of every
+// hardware, only the job that holds it is reported to OnTimeout, among the queues of every
 // Device of the process on the same GPU; the others are re-armed as still running, and time spent
-// queued behind a timed-out job does not count. "Longest" is "submitted earliest" to user space,
-// exact within one VkQueue only, so a banned job on another VkQueue that has not left the GPU
-// shields the others for the time an abort takes (100 ms), not until it leaves.
+// queued behind a timed-out job does not count. On one VkQueue submission order tells which job
+// holds the others; across VkQueues only "reached the driver first" is known, so such a job
+// shields the others only until its own verdict (its deadline, or its ban, plus the 100 ms an
+// abort takes), and a job just ahead of a hang on another VkQueue can be banned in its place.
 //
 // # Priorities and shared VkQueues
 //

@@ -74,4 +74,3 @@ func WaitingForTurn(q *Queue) bool {
 	defer a.mu.Unlock()
 	return q.turnWait
 }
-

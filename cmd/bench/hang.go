@@ -57,7 +57,7 @@ func runHang(e *env) ([]row, error) {
 	defer other.close()
 
 	var rows []row
-	innocent, bystanders := 0, 0
+	innocent, inFlight, bystanders := 0, 0, 0
 	for _, w := range sizes {
 		size := fmt.Sprintf("%d workgroup", w)
 		if w > 1 {
@@ -68,6 +68,9 @@ func runHang(e *env) ([]row, error) {
 		var order []string
 		for range reps {
 			r, err := hangOnce(e, other, w, timeout)
+			for _, n := range r.notes {
+				e.note("hang (%s): %s", size, n)
+			}
 			if err != nil {
 				return rows, fmt.Errorf("%s: %w", size, err)
 			}
@@ -86,9 +89,9 @@ func runHang(e *env) ([]row, error) {
 				if b.banned {
 					innocent++
 				}
-			}
-			for _, n := range r.notes {
-				e.note("hang (%s): %s", size, n)
+				if b.bannedInFlight {
+					inFlight++
+				}
 			}
 		}
 		rows = append(rows,
@@ -98,6 +101,7 @@ func runHang(e *env) ([]row, error) {
 		for _, name := range order {
 			x := res[name]
 			if len(x.unloaded) == 0 || len(x.during) == 0 {
+				e.note("hang (%s): bystander %s has no samples %s", size, name, map[bool]string{true: "before the hang", false: "during it"}[len(x.unloaded) == 0])
 				continue
 			}
 			base := fmt.Sprintf("%s: bystander %s, unloaded", size, name)
@@ -107,7 +111,8 @@ func runHang(e *env) ([]row, error) {
 			rows = append(rows, r0, r1)
 		}
 	}
-	e.note("hang: innocent queues banned: %d of %d bystander runs (T7 wants 0)", innocent, bystanders)
+	e.note("hang: innocent queues banned: %d of %d bystander runs for jobs submitted after the hang (T7 wants 0); %d more for a job already in flight on another VkQueue or VkDevice when it began, which blame cannot tell from the hang (T7)",
+		innocent, bystanders, inFlight)
 	return rows, nil
 }
 
@@ -133,7 +138,10 @@ type hangRun struct {
 type bystanderRun struct {
 	name, vkqs       string
 	unloaded, during []time.Duration
-	banned           bool
+	// banned: a job submitted after the hang was timed out, which T7 forbids; bannedInFlight:
+	// one already in flight when the hang was submitted, on another VkQueue or VkDevice, which
+	// blame cannot tell from the hang (docs/SEMANTICS.md, T7).
+	banned, bannedInFlight bool
 }
 
 // bystanderDevice is the second Device, and what records its jobs.
@@ -168,7 +176,7 @@ func (b *bystanderDevice) close() {
 }
 
 // bystander is a queue that submits probe jobs one after the other and records each one's
-// latency, until stop.
+// latency, until its context ends.
 type bystander struct {
 	name  string
 	d     *vkdep.Device
@@ -176,30 +184,28 @@ type bystander struct {
 	s     *spinner
 	mu    sync.Mutex
 	jobs  []bystanderJob
-	err   error
-	timed bool // OnTimeout was called for it
+	err   error        // how its last job failed (a ban), nil if none did
+	lost  bystanderJob // that job
+	timed bool         // OnTimeout was called for it
 	done  chan struct{}
 }
 
 type bystanderJob struct{ start, end time.Time }
 
-func (b *bystander) run(stop <-chan struct{}) {
+func (b *bystander) run(ctx context.Context) {
 	defer close(b.done)
-	ctx := context.Background()
-	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
+	for ctx.Err() == nil {
 		start := time.Now()
 		f, err := b.s.submit(b.q, probeSpin)
 		if err == nil {
 			err = f.Wait(ctx)
 		}
+		if ctx.Err() != nil {
+			return // stopped: the job in flight is not a sample
+		}
 		b.mu.Lock()
 		if err != nil {
-			b.err = err
+			b.err, b.lost = err, bystanderJob{start, time.Now()}
 			b.mu.Unlock()
 			return
 		}
@@ -210,11 +216,15 @@ func (b *bystander) run(stop <-chan struct{}) {
 }
 
 // split returns the latencies of the jobs that ended before from, and of those that overlapped
-// [from, to].
+// [from, to], a failed job's time until it failed included.
 func (b *bystander) split(from, to time.Time) (before, during []time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, j := range b.jobs {
+	jobs := b.jobs
+	if b.err != nil {
+		jobs = append(slices.Clip(jobs), b.lost)
+	}
+	for _, j := range jobs {
 		switch {
 		case j.end.Before(from):
 			before = append(before, j.end.Sub(j.start))
@@ -226,8 +236,7 @@ func (b *bystander) split(from, to time.Time) (before, during []time.Duration) {
 }
 
 // hangOnce runs one hang of w workgroups with the bystanders around it.
-func hangOnce(e *env, other *bystanderDevice, w uint32, timeout time.Duration) (hangRun, error) {
-	var r hangRun
+func hangOnce(e *env, other *bystanderDevice, w uint32, timeout time.Duration) (r hangRun, err error) {
 	local, err := newSpinner(e.g)
 	if err != nil {
 		return r, err
@@ -298,15 +307,25 @@ func hangOnce(e *env, other *bystanderDevice, w uint32, timeout time.Duration) (
 	if err != nil {
 		return r, err
 	}
-	defer func() {
-		hung.Close()
-		<-hung.Done()
-	}()
 	aw := hung.AbortWord()
 	release, err := e.g.Buffer(16)
 	if err != nil {
+		hung.Close()
 		return r, err
 	}
+	// However this run ends, the hung job ends: the queue is killed (its abort word set) and
+	// released through its gate word, and the wait for it is bounded, so that an error is
+	// reported instead of a process that never exits.
+	defer func() {
+		hung.Kill(errors.New("bench: hang run over"))
+		release.Uint32s()[0] = 1
+		hung.Close()
+		select {
+		case <-hung.Done():
+		case <-time.After(hangGiveUp):
+			r.notes = append(r.notes, fmt.Sprintf("the hung queue had not finished %v after its release", hangGiveUp))
+		}
+	}()
 	result, err := e.g.Buffer(16)
 	if err != nil {
 		return r, err
@@ -319,16 +338,29 @@ func hangOnce(e *env, other *bystanderDevice, w uint32, timeout time.Duration) (
 		return r, err
 	}
 
-	// Bystanders first, unloaded, then the hang.
-	stop := make(chan struct{})
+	// The job records of both Devices: whether a banned bystander's job reached the driver
+	// before the hung job did (Submitted) decides what its ban was.
+	here, stopHere := track(e.dev)
+	defer stopHere()
+	there, stopThere := track(other.d)
+	defer stopThere()
+
+	// Bystanders first, unloaded, then the hang. Their command buffers are recorded now, so
+	// that no sample includes the recording.
 	for _, b := range bs {
-		go b.run(stop)
+		if _, err := b.s.cmd(b.q.Family(), probeSpin); err != nil {
+			return r, err
+		}
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	for _, b := range bs {
+		go b.run(ctx)
 	}
 	stopped := false
 	stopAll := func() {
 		if !stopped {
 			stopped = true
-			close(stop)
+			stop()
 			for _, b := range bs {
 				<-b.done
 			}
@@ -367,7 +399,11 @@ func hangOnce(e *env, other *bystanderDevice, w uint32, timeout time.Duration) (
 		// read the same way (coherent volatile), and say so.
 		release.Uint32s()[0] = 1
 		t := time.Now()
-		end = <-released
+		select {
+		case end = <-released:
+		case <-time.After(hangGiveUp):
+			return r, fmt.Errorf("the hung job ended neither through its abort word nor its release word, %v after its ban", 2*hangGiveUp)
+		}
 		r.notes = append(r.notes, fmt.Sprintf("the abort word had not ended the hung job %v after the ban; the release word ended it %v later",
 			hangGiveUp, end.Sub(t)))
 	}
@@ -383,6 +419,23 @@ func hangOnce(e *env, other *bystanderDevice, w uint32, timeout time.Duration) (
 	}
 	time.Sleep(100 * time.Millisecond) // the bystanders after the hang
 	stopAll()
+	recs := append(here.take(), there.take()...)
+	var hungAtDriver time.Time
+	for _, rec := range recs {
+		if rec.Queue == "hung client" {
+			hungAtDriver = rec.Submitted
+		}
+	}
+	// failedBefore reports whether the failed job of the queue named name reached the driver
+	// before the hung job.
+	failedBefore := func(name string) bool {
+		for _, rec := range recs {
+			if rec.Queue == name && rec.Err != nil && !rec.Submitted.IsZero() && rec.Submitted.Before(hungAtDriver) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, b := range bs {
 		b.mu.Lock()
 		err, timed := b.err, b.timed
@@ -393,13 +446,19 @@ func hangOnce(e *env, other *bystanderDevice, w uint32, timeout time.Duration) (
 		if b.s != local {
 			where = "other VkDevice"
 		}
+		banned := timed || errors.Is(err, vkdep.ErrTimedOut) || errors.Is(err, vkdep.ErrKilled)
+		inFlight := banned && failedBefore(b.q.Name())
 		r.bystanders = append(r.bystanders, bystanderRun{name: b.name, vkqs: where, unloaded: before, during: during,
-			banned: timed || errors.Is(err, vkdep.ErrTimedOut) || errors.Is(err, vkdep.ErrKilled)})
-		if err != nil && !errors.Is(err, vkdep.ErrTimedOut) && !errors.Is(err, vkdep.ErrKilled) {
+			banned: banned && !inFlight, bannedInFlight: inFlight})
+		if err != nil && !banned {
 			return r, fmt.Errorf("bystander %s: %w", b.name, err)
 		}
-		if timed || err != nil {
-			r.notes = append(r.notes, fmt.Sprintf("bystander %s was timed out (%v)", b.name, err))
+		if banned {
+			when := "submitted after the hang"
+			if inFlight {
+				when = "in the driver before the hang"
+			}
+			r.notes = append(r.notes, fmt.Sprintf("bystander %s was timed out, its job %s (%v)", b.name, when, err))
 		}
 	}
 	return r, nil

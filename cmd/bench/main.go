@@ -189,6 +189,7 @@ func run(c config, w io.Writer) (err error) {
 	}
 	date := time.Now().UTC()
 	var rows []row
+	var failed error // the first workload that failed: the ones after it do not run
 	for _, wl := range workloads {
 		if (c.only != "" && c.only != wl.name) || slices.Contains(skip, wl.name) {
 			continue
@@ -196,16 +197,16 @@ func run(c config, w io.Writer) (err error) {
 		r, err := wl.run(e)
 		rows = append(rows, r...)
 		if err != nil {
-			err = fmt.Errorf("%s: %w", wl.name, err)
+			// The figures measured so far are still printed and written, and the error
+			// returned after them.
+			failed = fmt.Errorf("%s: %w", wl.name, err)
 			// Let the device finish what it was given before freeing what it uses.
 			g.VK.WaitIdle()
-			g.Close()
-			d.Close(context.Background())
-			return err
+			break
 		}
 	}
 	g.Close()
-	if err := d.Close(context.Background()); err != nil {
+	if err := d.Close(context.Background()); err != nil && failed == nil {
 		return err
 	}
 	info := d.Info()
@@ -239,6 +240,9 @@ func run(c config, w io.Writer) (err error) {
 			fmt.Fprintf(os.Stderr, "; the first %d jobs only, %d more dropped", traceLimit, dropped)
 		}
 		fmt.Fprintln(os.Stderr)
+	}
+	if failed != nil {
+		return failed
 	}
 	mu.Lock()
 	defer mu.Unlock()

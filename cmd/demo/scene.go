@@ -146,11 +146,11 @@ func (s *Scene) build() error {
 	}
 
 	// Placement: the compositor gets its own VkQueue whenever the device has more than one, so
-	// that its frames never wait behind client work in a queue. A hung dispatch that fills the
-	// GPU can still hold it up (on the H200 it did: a GPU does not preempt one VkQueue's work for
-	// another's of the device), until the ban's abort word ends it; on a device with a single
-	// VkQueue (lavapipe) everything shares it, and a hang stalls the compositor likewise. The HUD
-	// measures the stall either way.
+	// that its frames never wait behind client work in a queue. A hung dispatch may still hold
+	// it up until the ban's abort word ends it (on the H200 the compositor stalled during a
+	// client's hang; cmd/bench -workload hang measures why); on a device with a single VkQueue
+	// (lavapipe) everything shares it, and a hang stalls the compositor for the job timeout.
+	// The HUD measures the stall either way.
 	vkqs := s.d.VkQueues()
 	fams := s.d.Info().QueueFamilies
 	for i, q := range vkqs {

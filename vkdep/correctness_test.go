@@ -102,6 +102,44 @@ func TestD6_dependency_failing_before_flush_is_not_dropped(t *testing.T) {
 	}
 }
 
+// D7: the producer is banned inside the consumer's flush, after its D6 check and before its
+// submit is built (the window a random schedule, seed 12456 of 11000–13499, once hit). The
+// dependency is already complete then, with an error: it must still fail the consumer, not be
+// dropped as complete.
+func TestD7_dependency_failing_during_flush_is_not_dropped(t *testing.T) {
+	r := newRig(t)
+	p := r.queue(vkdep.QueueOptions{Name: "producer", JobTimeout: time.Hour})
+	c := r.queue(vkdep.QueueOptions{Name: "consumer", Priority: vkdep.PriorityHigh}) // as above (H2)
+	gate, _, _ := r.gateJob(p, 2000)
+	fp := submitUntracked(t, p, gate)
+	if err := fp.WaitSubmitted(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	vkdep.SetFlushCheckedHook(func(q *vkdep.Queue) {
+		if q != c {
+			return
+		}
+		once.Do(func() {
+			p.TriggerTimeout()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			_ = fp.Wait(ctx)
+		})
+	})
+	t.Cleanup(func() { vkdep.SetFlushCheckedHook(nil) })
+	cons := r.job(c, 8)
+	cons.AddDependency(fp)
+	fc := r.submit(c, cons)
+	if err := r.wait(fp); !errors.Is(err, vkdep.ErrTimedOut) {
+		t.Fatalf("producer: %v, want ErrTimedOut", err)
+	}
+	if err := r.wait(fc); !errors.Is(err, vkdep.ErrDependency) || !errors.Is(err, vkdep.ErrTimedOut) {
+		t.Fatalf("consumer: %v, want ErrDependency and ErrTimedOut", err)
+	}
+	r.check()
+}
+
 // D6 stress: a producer killed while its cross-queue consumer is pending, over and over, with
 // bypass and without. The consumer completes with ErrDependency every time, never nil, and its
 // work never runs.

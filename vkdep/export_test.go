@@ -55,6 +55,17 @@ func SetFlushHook(fn func(*Queue)) {
 	flushHook.Store(&fn)
 }
 
+// SetFlushCheckedHook installs fn, called in every flush after its D6 check of the batch's
+// dependencies and before the batch's submits are built, with the queue's lock held; nil removes
+// it.
+func SetFlushCheckedHook(fn func(*Queue)) {
+	if fn == nil {
+		flushCheckedHook.Store(nil)
+		return
+	}
+	flushCheckedHook.Store(&fn)
+}
+
 // LiveSemaphores is the number of timeline semaphores of d's queues and host timelines that exist
 // (created, not destroyed): X4's churn test shows it stays flat.
 func LiveSemaphores(d *Device) int64 { return d.sems.Load() }

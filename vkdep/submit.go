@@ -21,8 +21,9 @@ type submitScratch struct {
 	cmds  []vk.CommandBuffer
 }
 
-// flushHook is a test seam (export_test.go): called at the start of each flush, queue lock held.
-var flushHook atomic.Pointer[func(*Queue)]
+// flushHook and flushCheckedHook are test seams (export_test.go): called at the start of each
+// flush, and after its D6 check, queue lock held.
+var flushHook, flushCheckedHook atomic.Pointer[func(*Queue)]
 
 // pump submits, in value order (O1), every job at the head of the queue that can go now: its
 // dependencies are complete or pending on this device (D4), the queue is not stopped (S1) and
@@ -185,6 +186,9 @@ func (q *Queue) flush(inCaller bool) {
 			}
 		}
 	}
+	if h := flushCheckedHook.Load(); h != nil {
+		(*h)(q)
+	}
 	q.descs, q.ops, q.cmds = q.descs[:0], q.ops[:0], q.cmds[:0]
 	sem := q.tl.sem
 	ord := q.dev.order // D3 by semaphore wait or by submission order (order.go)
@@ -223,7 +227,12 @@ func (q *Queue) flush(inCaller bool) {
 		}
 		waits := self(j.value, len(j.cmds) > 0)
 		for _, f := range j.deps {
-			if f.Completed() {
+			// A dependency that completed without error needs no wait. One that completed
+			// with an error did so after the D6 check above (which would have skipped the
+			// job): it was submitted, so its value still lands, and it becomes a GPU-side
+			// wait like one still running, whose failure D7 catches at retirement. Skipping
+			// it as completed would let the job complete without its producer's error.
+			if f.Completed() && (f.Err() == nil || q.opts.RunOnDependencyError) {
 				continue
 			}
 			q.ops = append(q.ops, vk.SemOp{Semaphore: f.tl.sem, Value: f.value, Stage: vk.StageAllCommands})

@@ -54,7 +54,7 @@ staticcheck:
 # The core behaviour tests also run under each completion waiter (VKDEP_WAITER, F3) and each way
 # of ordering a queue on the GPU (VKDEP_ORDER, D3) forced: Open picks both per driver, so the
 # default run alone would only ever test one of each.
-CORETESTS := TestSemantics|TestClose|TestHostTimeline|TestFaults|TestWrap|TestExternalSemaphore|TestSkippedJob|TestWaitSubmitted|TestIdleDeviceCostsNoCPU
+CORETESTS := TestSemantics|TestBlame|TestClose|TestHostTimeline|TestFaults|TestWrap|TestExternalSemaphore|TestSkippedJob|TestWaitSubmitted|TestIdleDeviceCostsNoCPU
 
 gotest:
 	VKDEP_VALIDATE=1 $(GO) test -race -short -count=1 -timeout 30m ./...

@@ -141,8 +141,10 @@ func run(c config, w io.Writer) (err error) {
 		return fmt.Errorf("unknown -workload %q", c.only)
 	}
 	var skip []string
-	if c.skip != "" {
-		skip = strings.Split(c.skip, ",")
+	for _, s := range strings.Split(c.skip, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			skip = append(skip, s)
+		}
 	}
 	for _, s := range skip {
 		if !isWorkload(s) {

@@ -12,6 +12,7 @@ import (
 type turnState struct {
 	turns     atomic.Int32
 	cost      atomic.Int64 // estimated GPU time per job (ns), for the bound (H2)
+	costOwn   bool         // cost comes from the queue's own jobs, not the VkQueue's (under hw.arb.mu)
 	vrt       int64
 	turnWait  bool
 	askedTurn bool
@@ -252,9 +253,13 @@ func (a *arbiter) done(q *Queue, n int32, cost int64, last uint64, oldest, t int
 		a.recent[a.nrecent%len(a.recent)] = a.perJob
 		a.nrecent++
 	}
-	// The queue's cost per job, for the bound (H2): a moving average of its jobs' estimates.
-	if c := q.cost.Load(); c == 0 {
+	// The queue's cost per job, for the bound (H2): a moving average of its jobs' estimates,
+	// which starts at the first of them. The VkQueue's estimate it joined with (join) may be
+	// another queue's long jobs: averaged in, it would hold a queue of short jobs to one job in
+	// the driver for its first twenty or so.
+	if c := q.cost.Load(); c == 0 || !q.costOwn {
 		q.cost.Store(a.perJob)
+		q.costOwn = true
 	} else {
 		q.cost.Store((3*c + a.perJob) / 4)
 	}

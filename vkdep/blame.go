@@ -124,7 +124,7 @@ func (q *Queue) gpuSince(self bool) (g gpuJob, ok bool) {
 		if (len(j.waits) > 0 && !self) || j.hostHeld {
 			// It waits for the application's semaphores, or GPU-side for a host point (D5):
 			// blocked, not running. It must not shield another queue's overdue job
-			// device-wide for as long as the application takes (nor may the jobs queued
+			// for as long as the application takes (nor may the jobs queued
 			// behind it); and its own clock has not started (T1).
 			return gpuJob{}, false
 		}

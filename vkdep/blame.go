@@ -7,13 +7,13 @@ import (
 	"time"
 )
 
-// Blame (T7): a hung dispatch holds shared hardware — the VkQueue it was submitted to, and on a
-// GPU whose compute units it fills, every VkQueue of the device — so jobs of other queues queued
-// behind it overrun their own timeouts too, though they are innocent. Like the kernel's
-// schedulers, which blame the context whose job was actually running, vkdep times out only the
-// job that has been on the GPU longest: an overdue job is re-armed as still running while a job
-// of another queue that reached the GPU before it has not finished. A banned job whose GPU work
-// still runs (T4) keeps its place until its value lands, so the queues behind it are not blamed
+// Blame (T7): a hung dispatch holds shared hardware — the VkQueue it was submitted to, and maybe,
+// on a GPU whose compute units it fills, other VkQueues — so jobs of other queues queued behind it
+// overrun their own timeouts too, though they are innocent. Like the kernel's schedulers, which
+// blame the context whose job was actually running, vkdep times out only the job that holds the
+// others: an overdue job is re-armed as still running while a job of another queue that holds it
+// has not finished (blamesAnother says which can). A banned job whose GPU work still runs (T4)
+// keeps its place on its VkQueue until its value lands, so the queues behind it are not blamed
 // while the abort word (T5) ends it.
 //
 // "Another queue" is any queue of any Device of this process on the same physical device (same

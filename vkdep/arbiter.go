@@ -67,7 +67,8 @@ func (a *arbiter) join(q *Queue) {
 	mode := q.dev.sched
 	a.mu.Lock()
 	a.limit, a.budget = q.dev.depth, q.dev.budget
-	q.cost.Store(a.perJob) // until its own jobs are measured: the VkQueue's latest
+	q.cost.Store(a.perJob) // until its own jobs are measured here: the VkQueue's latest
+	q.costOwn = false      // also after a move (placement.go): its estimate was another VkQueue's
 	q.vrt = a.minVrtLocked(q, false)
 	a.members = append(a.members, q)
 	a.reshareLocked(mode)

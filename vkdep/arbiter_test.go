@@ -180,11 +180,12 @@ func TestHardwareScheduling(t *testing.T) {
 	})
 
 	t.Run("H2_a_new_queue_is_estimated_by_its_own_first_job", func(t *testing.T) {
-		// A queue joins a VkQueue whose last jobs were long (~100 ms each, another queue's),
-		// with a budget between the two: 10 ms. Until its first job is measured it is charged
-		// the VkQueue's estimate; from then on its own. (Averaged with the inherited one, the
-		// estimate stayed near 75 ms after that job, and the budget let one job in at a time.)
-		d, _ := vktest.OpenWith(t, vkdep.Options{DriverBudget: 10 * time.Millisecond})
+		// A queue joins a VkQueue whose last jobs were long (~300 ms each, another queue's),
+		// with a budget between the two: 60 ms (its short jobs measure 0.5–7 ms, loaded).
+		// Until its first job is measured it is charged the VkQueue's estimate; from then on
+		// its own. (Averaged with the inherited one, the estimate stayed near 225 ms after
+		// that job, and the budget let one job in at a time.)
+		d, _ := vktest.OpenWith(t, vkdep.Options{DriverBudget: 60 * time.Millisecond})
 		r := newRigOn(t, d)
 		long := r.queue(vkdep.QueueOptions{Name: "long jobs", VkQueueIndex: 1})
 		r.queue(vkdep.QueueOptions{Name: "idle", VkQueueIndex: 1}) // shared: estimates are kept
@@ -194,18 +195,23 @@ func TestHardwareScheduling(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(300 * time.Millisecond)
 			atomic.StoreUint32(&rel[0], 1)
 			r.wait(f)
 		}
 		q := r.queue(vkdep.QueueOptions{Name: "short jobs", VkQueueIndex: 1})
 		r.wait(r.submit(q, r.job(q, 1))) // its first job: measured
 		release := r.blockVkQueue(vkdep.PriorityRealtime)
-		r.flood(q, 100, 10)
+		fs := r.flood(q, 100, 10)
 		for start := time.Now(); q.Stats().InFlight < 2; time.Sleep(time.Millisecond) {
 			if time.Since(start) > 3*time.Second {
+				s := q.Stats()
+				// Let the flood finish before the rig frees its command buffers.
 				release()
-				t.Fatalf("one short job in the driver at a time: %+v", q.Stats())
+				for _, f := range fs {
+					r.wait(f)
+				}
+				t.Fatalf("one short job in the driver at a time: %+v", s)
 			}
 		}
 		release()

@@ -104,7 +104,10 @@ type gpuJob struct {
 	seq      uint64   // the number of its VkQueue's submit that carried it (submission order there)
 	hw       *hwQueue // the VkQueue it was submitted to
 	aborted  int64    // when its queue's abort word was set (ban or Kill; now()), 0 if not
-	deadline int64    // its queue's timeout deadline (unix nanoseconds), 0 if none
+	// deadline is its first timeout deadline (unix nanoseconds): a whole JobTimeout after it
+	// became its queue's oldest job on the GPU, however often OnTimeout re-armed it since; 0
+	// when its queue has no timeout or is stopped.
+	deadline int64
 }
 
 // gpuSince describes q's oldest unfinished job on the GPU; since is its submit, or the queue's
@@ -128,8 +131,11 @@ func (q *Queue) gpuSince(self bool) (g gpuJob, ok bool) {
 			// behind it); and its own clock has not started (T1).
 			return gpuJob{}, false
 		}
-		return gpuJob{since: max(j.submittedAt, q.lastProgress, j.hostFreed), seq: j.hwSeq, hw: q.hw,
-			aborted: q.abortedAt, deadline: q.deadline.Load()}, true
+		g := gpuJob{since: max(j.submittedAt, q.lastProgress, j.hostFreed), seq: j.hwSeq, hw: q.hw, aborted: q.abortedAt}
+		if q.deadline.Load() != 0 && q.watchedValue == j.value {
+			g.deadline = q.headSince + int64(q.opts.JobTimeout)
+		}
+		return g, true
 	}
 	return gpuJob{}, false
 }
@@ -149,8 +155,9 @@ func (q *Queue) gpuSince(self bool) (g gpuJob, ok bool) {
 // its VkDevices share). So an older job elsewhere shields q only while its own verdict is
 // pending: until its queue's deadline plus abortGrace, or abortGrace after its abort word was
 // set (a ban or Kill ends cooperative work within that); a job whose queue has no timeout shields
-// nothing, since nothing would ever ban it. Unbounded, such a shield would keep a real hang from
-// its ban, and its abort word, for as long as the other job lasted.
+// nothing, since nothing would ever ban it, and the deadline is its first one: an OnTimeout that
+// keeps answering "still running" makes it a job without a timeout too. Unbounded, such a shield
+// would keep a real hang from its ban, and its abort word, for as long as the other job lasted.
 func (q *Queue) blamesAnother() (guilty *Queue, until int64, spared bool) {
 	mine, ok := q.gpuSince(true)
 	if !ok {
@@ -162,7 +169,7 @@ func (q *Queue) blamesAnother() (guilty *Queue, until int64, spared bool) {
 	if end := g.hangEnded.Load(); mine.since < end && t-end < timeout {
 		return nil, end + timeout, true
 	}
-	grace := min(abortGrace.Load(), timeout)
+	grace := abortGrace.Load()
 	wall := time.Now().UnixNano()
 	for _, p := range g.queues() {
 		if p == q {

@@ -116,6 +116,7 @@ func TestBlame(t *testing.T) {
 		// timeout; blame must still land on the gate, whose Device is not the innocent's.
 		// The gate's abort must land within abortGrace after its ban, or the innocent is
 		// banned: widened from 100 ms, so that a loaded machine (-race, validation) has room.
+		// (The grace is not capped by the innocent's 100 ms timeout.)
 		defer vkdep.SetAbortGrace(time.Second)()
 		r, o := newRig(t), newOwnRig(t)
 		guilty := r.queue(vkdep.QueueOptions{Name: "guilty", VkQueueIndex: 1, JobTimeout: 300 * time.Millisecond})
@@ -203,6 +204,8 @@ func TestBlame(t *testing.T) {
 		err = r.wait(f)
 		at := time.Since(submitted)
 		switch {
+		case err == nil && at > banned+time.Second:
+			t.Fatalf("the overdue job was shielded until the hog ended on its own (%v after its submit)", at)
 		case err == nil:
 			// A GPU that time-slices its VkDevices ran the job beside the hog.
 			t.Logf("the job was not stalled by the hog on another VkDevice")
@@ -249,6 +252,40 @@ func TestBlame(t *testing.T) {
 			t.Logf("banned %v after its submit", time.Since(start))
 		case <-time.After(3 * time.Second):
 			t.Fatal("the hung gate (JobTimeout 200 ms) was not banned in 3 s: a job with no timeout on another Device shielded it")
+		}
+		release()
+		r.check()
+		o.check()
+	})
+
+	t.Run("T7_a_job_still_running_elsewhere_shields_for_its_first_timeout_only", func(t *testing.T) {
+		// An older job on another Device whose OnTimeout keeps answering "still running": it
+		// shields a hang here until its first deadline plus abortGrace, not for as long as it
+		// lasts (each answer moves its deadline; a shield that followed it would never end).
+		r, o := newRig(t), newOwnRig(t)
+		long := o.queue(vkdep.QueueOptions{Name: "long, still running", JobTimeout: 200 * time.Millisecond,
+			OnTimeout: func(vkdep.TimedOut) vkdep.TimeoutAction { return vkdep.TimeoutStillRunning }})
+		hung := r.queue(vkdep.QueueOptions{Name: "hung", VkQueueIndex: 1, JobTimeout: 200 * time.Millisecond})
+		x, release := o.hogJob(long)
+		xf, err := long.Submit(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the long job on the GPU", xf.Submitted)
+		gate, _, _ := r.gateJob(hung, 2000)
+		hf, err := hung.Submit(gate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- r.wait(hf) }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, vkdep.ErrTimedOut) {
+				t.Fatalf("hung gate: %v, want ErrTimedOut", err)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatal("the hung gate (JobTimeout 200 ms) was not banned in 3 s: shielded by a job elsewhere that keeps running")
 		}
 		release()
 		r.check()

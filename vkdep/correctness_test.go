@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,11 +103,11 @@ func TestD6_dependency_failing_before_flush_is_not_dropped(t *testing.T) {
 	}
 }
 
-// D7: the producer is banned inside the consumer's flush, after its D6 check and before its
+// D6: the producer is banned inside the consumer's flush, after its D6 check and before its
 // submit is built (the window a random schedule, seed 12456 of 11000–13499, once hit). The
-// dependency is already complete then, with an error: it must still fail the consumer, not be
-// dropped as complete.
-func TestD7_dependency_failing_during_flush_is_not_dropped(t *testing.T) {
+// dependency is already complete then, with an error: it must still fail the consumer (which
+// does not run), not be dropped as complete.
+func TestD6_dependency_failing_during_flush_is_not_dropped(t *testing.T) {
 	r := newRig(t)
 	p := r.queue(vkdep.QueueOptions{Name: "producer", JobTimeout: time.Hour})
 	c := r.queue(vkdep.QueueOptions{Name: "consumer", Priority: vkdep.PriorityHigh}) // as above (H2)
@@ -138,6 +139,77 @@ func TestD7_dependency_failing_during_flush_is_not_dropped(t *testing.T) {
 		t.Fatalf("consumer: %v, want ErrDependency and ErrTimedOut", err)
 	}
 	r.check()
+	if slices.Contains(r.ids(), 8) {
+		t.Fatalf("the consumer of a failed producer ran on the GPU: log %v", r.ids())
+	}
+}
+
+// D6, X4: the producer fails inside the consumer's flush, after its D6 check, and its queue,
+// closed, finishes and has its semaphore destroyed (a later job on its VkQueue retires it,
+// retire.go) before the consumer's submit is built. The consumer must not wait on that semaphore
+// (a wait on a destroyed semaphore crashed lavapipe's vkQueueSubmit2): the dependency is looked
+// at once, with its producer pinned, and having failed it fails the consumer without running it.
+func TestD6_producer_freed_during_flush_is_not_waited_on(t *testing.T) {
+	r := newOwnRig(t)
+	p := r.queue(vkdep.QueueOptions{Name: "producer", JobTimeout: time.Hour})
+	c := r.queue(vkdep.QueueOptions{Name: "consumer", Priority: vkdep.PriorityHigh})
+	x := r.queue(vkdep.QueueOptions{Name: "bystander", Priority: vkdep.PriorityHigh})
+	gate, _, _ := r.gateJob(p, 2000)
+	fp := submitUntracked(t, p, gate)
+	if err := fp.WaitSubmitted(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	var hookErr error
+	vkdep.SetFlushCheckedHook(func(q *vkdep.Queue) {
+		if q != c {
+			return
+		}
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			p.TriggerTimeout()
+			_ = fp.Wait(ctx)
+			p.Close()
+			select {
+			case <-p.Done():
+			case <-ctx.Done():
+				hookErr = errors.New("the producer's queue did not finish")
+				return
+			}
+			live := vkdep.LiveSemaphores(r.d)
+			fx, err := x.Submit(x.NewJob())
+			if err == nil {
+				err = fx.Wait(ctx)
+			}
+			if err != nil {
+				hookErr = err
+				return
+			}
+			for vkdep.LiveSemaphores(r.d) >= live {
+				if ctx.Err() != nil {
+					hookErr = errors.New("the producer's semaphore was not destroyed")
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+	})
+	t.Cleanup(func() { vkdep.SetFlushCheckedHook(nil) })
+	cons := r.job(c, 9)
+	cons.AddDependency(fp)
+	fc := r.submit(c, cons)
+	err := r.wait(fc)
+	if hookErr != nil {
+		t.Fatalf("hook: %v", hookErr)
+	}
+	if !errors.Is(err, vkdep.ErrDependency) || !errors.Is(err, vkdep.ErrTimedOut) {
+		t.Fatalf("consumer: %v, want ErrDependency and ErrTimedOut", err)
+	}
+	r.check()
+	if slices.Contains(r.ids(), 9) {
+		t.Fatalf("the consumer of a failed producer ran on the GPU: log %v", r.ids())
+	}
 }
 
 // D6 stress: a producer killed while its cross-queue consumer is pending, over and over, with
@@ -400,6 +472,41 @@ func TestJobsBehindABannedJobFail(t *testing.T) {
 		if err := r.wait(behind); !errors.Is(err, vkdep.ErrDependency) || !errors.Is(err, vkdep.ErrTimedOut) {
 			t.Fatalf("job submitted behind the banned one: %v, want ErrDependency and ErrTimedOut", err)
 		}
+		r.check()
+	})
+
+	t.Run("T6_jobs_behind_a_ban_that_does_not_end_the_hang_fail_once", func(t *testing.T) {
+		// The banned job ignores its abort word and stays on the GPU (T4). The job behind it
+		// failed at the ban (T6) and waits for the GPU; when its own clock runs out it is not
+		// asked about, nor banned again under a bare ErrTimedOut: its fence completes with its
+		// T6 error, while the hang still holds the GPU.
+		r := newRig(t)
+		var asked atomic.Int32
+		q := r.queue(vkdep.QueueOptions{Name: "t6 lasting", JobTimeout: 100 * time.Millisecond,
+			OnTimeout: func(vkdep.TimedOut) vkdep.TimeoutAction { asked.Add(1); return vkdep.TimeoutBan }})
+		hog, release := r.hogJob(q)
+		fh := submitUntracked(t, q, hog)
+		behind := r.submit(q, r.job(q, 2))
+		if err := behind.WaitSubmitted(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.wait(fh); !errors.Is(err, vkdep.ErrTimedOut) {
+			t.Fatalf("hog: %v", err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- behind.Wait(context.Background()) }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, vkdep.ErrDependency) || !errors.Is(err, vkdep.ErrTimedOut) {
+				t.Errorf("job behind the banned hog: %v, want ErrDependency and ErrTimedOut", err)
+			}
+		case <-time.After(3 * time.Second):
+			t.Errorf("the job behind the banned hog did not complete in 3 s while the hog stayed")
+		}
+		if n := asked.Load(); n != 1 {
+			t.Errorf("OnTimeout asked %d times, want once (the hog)", n)
+		}
+		release()
 		r.check()
 	})
 }

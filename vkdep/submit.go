@@ -202,6 +202,9 @@ func (q *Queue) flush(inCaller bool) {
 	ran := 0
 	for i := 0; i < len(q.batch); {
 		j := q.batch[i]
+		if !j.skip {
+			q.pinDeps(j)
+		}
 		if j.skip {
 			// A skipped job still passes its application semaphores through, without its
 			// command buffers: its waits are consumed and its signals happen, so a swapchain
@@ -226,20 +229,9 @@ func (q *Queue) flush(inCaller bool) {
 			continue
 		}
 		waits := self(j.value, len(j.cmds) > 0)
-		for _, f := range j.deps {
-			// A dependency that completed without error needs no wait. One that completed
-			// with an error did so after the D6 check above (which would have skipped the
-			// job): it was submitted, so its value still lands, and it becomes a GPU-side
-			// wait like one still running, whose failure D7 catches at retirement. Skipping
-			// it as completed would let the job complete without its producer's error.
-			if f.Completed() && (f.Err() == nil || q.opts.RunOnDependencyError) {
-				continue
-			}
+		for _, f := range j.gpuDeps { // pinned by pinDeps
 			q.ops = append(q.ops, vk.SemOp{Semaphore: f.tl.sem, Value: f.value, Stage: vk.StageAllCommands})
-			j.gpuDeps = append(j.gpuDeps, f)
-			if p := f.tl.queue; p != nil {
-				p.gpuRefs.Add(1)
-			} else {
+			if f.tl.queue == nil {
 				j.hostHeld = true // a host point, waited on the GPU (D5)
 			}
 			waits++
@@ -358,4 +350,48 @@ func (q *Queue) submitFailed(err error) error {
 		return q.dev.lostErr()
 	}
 	return nil
+}
+
+// pinDeps decides, with one look at each dependency of j, whether it is complete (no wait; with
+// an error, j is skipped: D6) or becomes a GPU-side wait (j.gpuDeps). A producer queue is pinned
+// (gpuRefs) before the look, so that one not complete then cannot finish and free its semaphore
+// before the wait is submitted and retired. The caller holds q.mu (flush).
+func (q *Queue) pinDeps(j *Job) {
+	var failed error
+	for _, f := range j.deps {
+		p := f.tl.queue
+		if p != nil && p.dev == q.dev {
+			p.gpuRefs.Add(1)
+		}
+		if !f.Completed() {
+			j.gpuDeps = append(j.gpuDeps, f)
+			continue
+		}
+		if p != nil && p.dev == q.dev {
+			unpin(p)
+		}
+		if err := f.Err(); err != nil && failed == nil && !q.opts.RunOnDependencyError {
+			failed = err
+		}
+	}
+	if failed == nil {
+		return
+	}
+	for _, f := range j.gpuDeps {
+		if p := f.tl.queue; p != nil {
+			unpin(p)
+		}
+	}
+	clear(j.gpuDeps)
+	j.gpuDeps = j.gpuDeps[:0]
+	q.creditsUsed -= j.cost
+	q.skipLocked(j, because(ErrDependency, failed))
+}
+
+// unpin drops a pin of pinDeps; the last one lets a closed producer finish (maybeFinish gave up
+// while it was held).
+func unpin(p *Queue) {
+	if p.gpuRefs.Add(-1) == 0 {
+		p.dev.waiter.post(p.maybeFinish)
+	}
 }

@@ -109,6 +109,19 @@ func (q *Queue) checkTimeout(force bool) {
 		return
 	}
 	value := j.value
+	if err := j.err; err != nil {
+		// T6: failed already (submitted behind a banned job, D3), it only waits for the GPU,
+		// which work that ignores its abort word may hold for good (T4). There is nothing to
+		// ask: its fence completes now with its own error, as the banned job's did (T2), and
+		// the clock moves on to the next job. Asking would ban it again, under a bare
+		// ErrTimedOut.
+		q.mu.Unlock()
+		q.tl.complete(value, err)
+		q.mu.Lock()
+		q.updateDeadlineLocked()
+		q.mu.Unlock()
+		return
+	}
 	info := TimedOut{Queue: q, Fence: Fence{tl: &q.tl, value: value}, OnGPU: time.Duration(now - q.headSince)}
 	cb := q.opts.OnTimeout
 	q.mu.Unlock()

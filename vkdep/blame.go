@@ -100,10 +100,10 @@ func (g *gpuShare) queues() []*Queue {
 
 // gpuJob is what blame reads of a queue's oldest unfinished job on the GPU.
 type gpuJob struct {
-	since    int64    // when it started on the GPU at the latest (now() clock)
-	seq      uint64   // the number of its VkQueue's submit that carried it (submission order there)
-	hw       *hwQueue // the VkQueue it was submitted to
-	aborted  int64    // when its queue's abort word was set (ban or Kill; now()), 0 if not
+	since   int64    // when it started on the GPU at the latest (now() clock)
+	seq     uint64   // the number of its VkQueue's submit that carried it (submission order there)
+	hw      *hwQueue // the VkQueue it was submitted to
+	aborted int64    // when its queue's abort word was set (ban or Kill; now()), 0 if not
 	// deadline is its first timeout deadline (unix nanoseconds): a whole JobTimeout after it
 	// became its queue's oldest job on the GPU, however often OnTimeout re-armed it since; 0
 	// when its queue has no timeout or is stopped.

@@ -10,10 +10,14 @@ import (
 // GPU time and whether the queue waits for a turn (under hw.arb.mu), and whether this pump asked
 // for one (q.mu).
 type turnState struct {
-	turns     atomic.Int32
-	cost      atomic.Int64 // estimated GPU time per job (ns), for the bound (H2)
-	costOwn   bool         // cost comes from the queue's own jobs, not the VkQueue's (under hw.arb.mu)
-	vrt       int64
+	turns atomic.Int32
+	cost  atomic.Int64 // estimated GPU time per job (ns), for the bound (H2)
+	// costOwn says cost comes from the queue's own jobs, not the VkQueue's; vrt is its virtual
+	// GPU time (H3). Atomic, as cost: written under the lock of the arbiter the queue is in, but
+	// the completion goroutine may still report the last jobs of a queue that a move
+	// (placement.go) has just put in another VkQueue's arbiter.
+	costOwn   atomic.Bool
+	vrt       atomic.Int64
 	turnWait  bool
 	askedTurn bool
 	// lastProgress is when the completion goroutine last retired a job of the queue (now(), under
@@ -68,8 +72,8 @@ func (a *arbiter) join(q *Queue) {
 	a.mu.Lock()
 	a.limit, a.budget = q.dev.depth, q.dev.budget
 	q.cost.Store(a.perJob) // until its own jobs are measured here: the VkQueue's latest
-	q.costOwn = false      // also after a move (placement.go): its estimate was another VkQueue's
-	q.vrt = a.minVrtLocked(q, false)
+	q.costOwn.Store(false) // also after a move (placement.go): its estimate was another VkQueue's
+	q.vrt.Store(a.minVrtLocked(q, false))
 	a.members = append(a.members, q)
 	a.reshareLocked(mode)
 	a.mu.Unlock()
@@ -95,13 +99,13 @@ func (a *arbiter) reshareLocked(mode Scheduling) {
 // minVrtLocked is the least virtual time of the queues of q's priority other than q, counting
 // only active ones (holding or waiting for turns) when active is set; q's own when none.
 func (a *arbiter) minVrtLocked(q *Queue, active bool) int64 {
-	found, v := false, q.vrt
+	found, v := false, q.vrt.Load()
 	for _, m := range a.members {
 		if m == q || m.opts.Priority != q.opts.Priority || (active && m.turns.Load() == 0 && !m.turnWait) {
 			continue
 		}
-		if !found || m.vrt < v {
-			found, v = true, m.vrt
+		if mv := m.vrt.Load(); !found || mv < v {
+			found, v = true, mv
 		}
 	}
 	return v
@@ -152,7 +156,7 @@ func (a *arbiter) admit(q *Queue, est int64) bool {
 	defer a.mu.Unlock()
 	if q.turns.Load() == 0 && !q.turnWait {
 		// Becoming active after idling: no banked credit (H3).
-		q.vrt = max(q.vrt, a.minVrtLocked(q, true))
+		q.vrt.Store(max(q.vrt.Load(), a.minVrtLocked(q, true)))
 	}
 	highest := true
 	for _, m := range a.members {
@@ -210,7 +214,7 @@ func (a *arbiter) kickBestLocked() {
 // ahead reports whether queue m's turn comes before q's: a higher priority (H1), or the same
 // one with less virtual GPU time (H3). The caller holds a.mu.
 func ahead(m, q *Queue) bool {
-	return m.opts.Priority > q.opts.Priority || (m.opts.Priority == q.opts.Priority && m.vrt < q.vrt)
+	return m.opts.Priority > q.opts.Priority || (m.opts.Priority == q.opts.Priority && m.vrt.Load() < q.vrt.Load())
 }
 
 // secondPriorityLocked is the highest priority among the members other than q.
@@ -258,13 +262,13 @@ func (a *arbiter) done(q *Queue, n int32, cost int64, last uint64, oldest, t int
 	// which starts at the first of them. The VkQueue's estimate it joined with (join) may be
 	// another queue's long jobs: averaged in, it would hold a queue of short jobs to one job in
 	// the driver for its first twenty or so.
-	if c := q.cost.Load(); c == 0 || !q.costOwn {
+	if c := q.cost.Load(); c == 0 || !q.costOwn.Load() {
 		q.cost.Store(a.perJob)
-		q.costOwn = true
+		q.costOwn.Store(true)
 	} else {
 		q.cost.Store((3*c + a.perJob) / 4)
 	}
-	q.vrt += int64(n) * a.perJob
+	q.vrt.Add(int64(n) * a.perJob)
 	a.boundLagLocked(q.opts.Priority)
 	a.kickBestLocked()
 }
@@ -282,13 +286,13 @@ func (a *arbiter) boundLagLocked(p Priority) {
 	lag := 2 * tmp[(n-1)/2]
 	floor, found := int64(0), false
 	for _, m := range a.members {
-		if m.opts.Priority == p && (m.turns.Load() > 0 || m.turnWait) && (!found || m.vrt < floor) {
-			floor, found = m.vrt, true
+		if mv := m.vrt.Load(); m.opts.Priority == p && (m.turns.Load() > 0 || m.turnWait) && (!found || mv < floor) {
+			floor, found = mv, true
 		}
 	}
 	for _, m := range a.members {
-		if m.opts.Priority == p && m.vrt > floor+lag {
-			m.vrt = floor + lag
+		if m.opts.Priority == p && m.vrt.Load() > floor+lag {
+			m.vrt.Store(floor + lag)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package vkdep
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,24 +62,15 @@ func (d *Device) joinGPU() {
 // leaveGPU undoes joinGPU (Close, once d's queues and completion goroutine are done).
 func (d *Device) leaveGPU() {
 	g := d.gpu
+	gpuShares.Lock() // as joinGPU: the map's lock, then the share's
+	defer gpuShares.Unlock()
 	g.mu.Lock()
-	for i, x := range g.devices {
-		if x == d {
-			g.devices = append(g.devices[:i], g.devices[i+1:]...)
-			break
-		}
+	defer g.mu.Unlock()
+	if i := slices.Index(g.devices, d); i >= 0 {
+		g.devices = slices.Delete(g.devices, i, i+1)
 	}
-	empty := len(g.devices) == 0
-	g.mu.Unlock()
-	if empty && d.vk.Physical.UUID != ([16]byte{}) {
-		gpuShares.Lock()
-		g.mu.Lock()
-		// Still empty and still the map's: no Open joined it meanwhile.
-		if len(g.devices) == 0 && gpuShares.m[d.vk.Physical.UUID] == g {
-			delete(gpuShares.m, d.vk.Physical.UUID)
-		}
-		g.mu.Unlock()
-		gpuShares.Unlock()
+	if len(g.devices) == 0 && gpuShares.m[d.vk.Physical.UUID] == g {
+		delete(gpuShares.m, d.vk.Physical.UUID)
 	}
 }
 

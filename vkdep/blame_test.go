@@ -227,69 +227,17 @@ func TestBlame(t *testing.T) {
 		// A long job on another Device's queue with no JobTimeout, submitted first, must not
 		// keep a hang here from its ban: nothing would ever ban that job, so shielding would
 		// only postpone this verdict for as long as it ran.
-		r, o := newRig(t), newOwnRig(t)
-		long := o.queue(vkdep.QueueOptions{Name: "no timeout, elsewhere"})
-		hung := r.queue(vkdep.QueueOptions{Name: "hung", VkQueueIndex: 1, JobTimeout: 200 * time.Millisecond})
-		x, release := o.hogJob(long)
-		xf, err := long.Submit(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, "the long job on the GPU", xf.Submitted)
-		gate, _, _ := r.gateJob(hung, 2000)
-		start := time.Now()
-		hf, err := hung.Submit(gate)
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- r.wait(hf) }()
-		select {
-		case err := <-done:
-			if !errors.Is(err, vkdep.ErrTimedOut) {
-				t.Fatalf("hung gate: %v, want ErrTimedOut", err)
-			}
-			t.Logf("banned %v after its submit", time.Since(start))
-		case <-time.After(3 * time.Second):
-			t.Fatal("the hung gate (JobTimeout 200 ms) was not banned in 3 s: a job with no timeout on another Device shielded it")
-		}
-		release()
-		r.check()
-		o.check()
+		hangBesideALongJobElsewhere(t, vkdep.QueueOptions{Name: "no timeout, elsewhere"},
+			"a job with no timeout on another Device shielded it")
 	})
 
 	t.Run("T7_a_job_still_running_elsewhere_shields_for_its_first_timeout_only", func(t *testing.T) {
 		// An older job on another Device whose OnTimeout keeps answering "still running": it
 		// shields a hang here until its first deadline plus abortGrace, not for as long as it
 		// lasts (each answer moves its deadline; a shield that followed it would never end).
-		r, o := newRig(t), newOwnRig(t)
-		long := o.queue(vkdep.QueueOptions{Name: "long, still running", JobTimeout: 200 * time.Millisecond,
-			OnTimeout: func(vkdep.TimedOut) vkdep.TimeoutAction { return vkdep.TimeoutStillRunning }})
-		hung := r.queue(vkdep.QueueOptions{Name: "hung", VkQueueIndex: 1, JobTimeout: 200 * time.Millisecond})
-		x, release := o.hogJob(long)
-		xf, err := long.Submit(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, "the long job on the GPU", xf.Submitted)
-		gate, _, _ := r.gateJob(hung, 2000)
-		hf, err := hung.Submit(gate)
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- r.wait(hf) }()
-		select {
-		case err := <-done:
-			if !errors.Is(err, vkdep.ErrTimedOut) {
-				t.Fatalf("hung gate: %v, want ErrTimedOut", err)
-			}
-		case <-time.After(3 * time.Second):
-			t.Fatal("the hung gate (JobTimeout 200 ms) was not banned in 3 s: shielded by a job elsewhere that keeps running")
-		}
-		release()
-		r.check()
-		o.check()
+		hangBesideALongJobElsewhere(t, vkdep.QueueOptions{Name: "long, still running", JobTimeout: 200 * time.Millisecond,
+			OnTimeout: func(vkdep.TimedOut) vkdep.TimeoutAction { return vkdep.TimeoutStillRunning }},
+			"shielded by a job elsewhere that keeps running")
 	})
 
 	t.Run("T7_submission_order_decides_on_one_VkQueue", func(t *testing.T) {
@@ -324,15 +272,11 @@ func TestBlame(t *testing.T) {
 		if err := r.wait(sf); err != nil {
 			t.Fatalf("short job: %v", err)
 		}
-		done := make(chan error, 1)
-		go func() { done <- r.wait(hf) }()
-		select {
-		case err := <-done:
-			if !errors.Is(err, vkdep.ErrTimedOut) {
-				t.Fatalf("hang: %v, want ErrTimedOut", err)
-			}
-		case <-time.After(3 * time.Second):
+		switch done, err := waitWithin(hf, 3*time.Second); {
+		case !done:
 			t.Fatalf("the hang was not banned in 3 s (P %+v; B %+v, banned: %v)", p.Stats(), b.Stats(), b.Aborted())
+		case !errors.Is(err, vkdep.ErrTimedOut):
+			t.Fatalf("hang: %v, want ErrTimedOut", err)
 		}
 		if err := r.wait(bf); err != nil {
 			t.Fatalf("B's job, behind the hang: %v", err)
@@ -356,4 +300,35 @@ func TestBlame(t *testing.T) {
 		}
 		r.check()
 	})
+}
+
+// hangBesideALongJobElsewhere submits a long job (a hog, released at the end) to a queue with
+// opts on a second Device, then a hung gate (JobTimeout 200 ms) here: the hang must be banned
+// within 3 s, not shielded by the older job (what names the failure).
+func hangBesideALongJobElsewhere(t *testing.T, opts vkdep.QueueOptions, what string) {
+	r, o := newRig(t), newOwnRig(t)
+	long := o.queue(opts)
+	hung := r.queue(vkdep.QueueOptions{Name: "hung", VkQueueIndex: 1, JobTimeout: 200 * time.Millisecond})
+	x, release := o.hogJob(long)
+	xf, err := long.Submit(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the long job on the GPU", xf.Submitted)
+	gate, _, _ := r.gateJob(hung, 2000)
+	start := time.Now()
+	hf, err := hung.Submit(gate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch done, err := waitWithin(hf, 3*time.Second); {
+	case !done:
+		t.Fatalf("the hung gate (JobTimeout 200 ms) was not banned in 3 s: %s", what)
+	case !errors.Is(err, vkdep.ErrTimedOut):
+		t.Fatalf("hung gate: %v, want ErrTimedOut", err)
+	}
+	t.Logf("banned %v after its submit", time.Since(start))
+	release()
+	r.check()
+	o.check()
 }

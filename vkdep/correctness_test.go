@@ -60,10 +60,14 @@ func TestD6_killed_producer_consumer_never_runs(t *testing.T) {
 	}
 }
 
-// D6: a dependency that completes with an error between the moment the consumer was found ready
-// and its submit is not dropped: the consumer completes with ErrDependency and does not run.
-func TestD6_dependency_failing_before_flush_is_not_dropped(t *testing.T) {
-	r := newRig(t)
+// failProducerInFlush is the D6 flush-window scenario: a producer's gate on a queue of its own,
+// and a consumer of it (job id) on another. When the consumer's flush reaches the hook that set
+// installs, the producer is banned (TriggerTimeout) and its fence waited for; then after, if
+// set, runs there (an error it returns fails the test). The consumer must complete with
+// ErrDependency and ErrTimedOut without running. It returns the producer's fence.
+func failProducerInFlush(t *testing.T, r *rig, set func(func(*vkdep.Queue)), id uint32,
+	after func(ctx context.Context, p *vkdep.Queue) error) vkdep.Fence {
+	t.Helper()
 	p := r.queue(vkdep.QueueOptions{Name: "producer", JobTimeout: time.Hour})
 	// High: the producer's gate fills the VkQueue's driver budget (H2) once the device has seen
 	// long jobs, and equal-priority work would then wait for it to end before its flush.
@@ -73,33 +77,47 @@ func TestD6_dependency_failing_before_flush_is_not_dropped(t *testing.T) {
 	if err := fp.WaitSubmitted(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// Between the consumer's resolve (its producer is submitted: ready) and its submit, the
-	// producer is banned and its fence completes with ErrTimedOut.
 	var once sync.Once
-	vkdep.SetFlushHook(func(q *vkdep.Queue) {
+	var hookErr error
+	set(func(q *vkdep.Queue) {
 		if q != c {
 			return
 		}
 		once.Do(func() {
-			p.TriggerTimeout()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
+			p.TriggerTimeout()
 			_ = fp.Wait(ctx)
+			if after != nil {
+				hookErr = after(ctx, p)
+			}
 		})
 	})
-	t.Cleanup(func() { vkdep.SetFlushHook(nil) })
-	cons := r.job(c, 7)
+	t.Cleanup(func() { set(nil) })
+	cons := r.job(c, id)
 	cons.AddDependency(fp)
-	fc := r.submit(c, cons)
-	if err := r.wait(fp); !errors.Is(err, vkdep.ErrTimedOut) {
-		t.Fatalf("producer: %v, want ErrTimedOut", err)
+	err := r.wait(r.submit(c, cons))
+	if hookErr != nil {
+		t.Fatalf("hook: %v", hookErr)
 	}
-	if err := r.wait(fc); !errors.Is(err, vkdep.ErrDependency) || !errors.Is(err, vkdep.ErrTimedOut) {
+	if !errors.Is(err, vkdep.ErrDependency) || !errors.Is(err, vkdep.ErrTimedOut) {
 		t.Fatalf("consumer: %v, want ErrDependency and ErrTimedOut", err)
 	}
 	r.check()
-	if slices.Contains(r.ids(), 7) {
+	if slices.Contains(r.ids(), id) {
 		t.Fatalf("the consumer of a failed producer ran on the GPU: log %v", r.ids())
+	}
+	return fp
+}
+
+// D6: a dependency that completes with an error between the moment the consumer was found ready
+// (its producer is submitted) and its submit is not dropped: the consumer completes with
+// ErrDependency and does not run.
+func TestD6_dependency_failing_before_flush_is_not_dropped(t *testing.T) {
+	r := newRig(t)
+	fp := failProducerInFlush(t, r, vkdep.SetFlushHook, 7, nil)
+	if err := r.wait(fp); !errors.Is(err, vkdep.ErrTimedOut) {
+		t.Fatalf("producer: %v, want ErrTimedOut", err)
 	}
 }
 
@@ -109,38 +127,9 @@ func TestD6_dependency_failing_before_flush_is_not_dropped(t *testing.T) {
 // does not run), not be dropped as complete.
 func TestD6_dependency_failing_during_flush_is_not_dropped(t *testing.T) {
 	r := newRig(t)
-	p := r.queue(vkdep.QueueOptions{Name: "producer", JobTimeout: time.Hour})
-	c := r.queue(vkdep.QueueOptions{Name: "consumer", Priority: vkdep.PriorityHigh}) // as above (H2)
-	gate, _, _ := r.gateJob(p, 2000)
-	fp := submitUntracked(t, p, gate)
-	if err := fp.WaitSubmitted(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	vkdep.SetFlushCheckedHook(func(q *vkdep.Queue) {
-		if q != c {
-			return
-		}
-		once.Do(func() {
-			p.TriggerTimeout()
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			_ = fp.Wait(ctx)
-		})
-	})
-	t.Cleanup(func() { vkdep.SetFlushCheckedHook(nil) })
-	cons := r.job(c, 8)
-	cons.AddDependency(fp)
-	fc := r.submit(c, cons)
+	fp := failProducerInFlush(t, r, vkdep.SetFlushCheckedHook, 8, nil)
 	if err := r.wait(fp); !errors.Is(err, vkdep.ErrTimedOut) {
 		t.Fatalf("producer: %v, want ErrTimedOut", err)
-	}
-	if err := r.wait(fc); !errors.Is(err, vkdep.ErrDependency) || !errors.Is(err, vkdep.ErrTimedOut) {
-		t.Fatalf("consumer: %v, want ErrDependency and ErrTimedOut", err)
-	}
-	r.check()
-	if slices.Contains(r.ids(), 8) {
-		t.Fatalf("the consumer of a failed producer ran on the GPU: log %v", r.ids())
 	}
 }
 
@@ -151,65 +140,30 @@ func TestD6_dependency_failing_during_flush_is_not_dropped(t *testing.T) {
 // at once, with its producer pinned, and having failed it fails the consumer without running it.
 func TestD6_producer_freed_during_flush_is_not_waited_on(t *testing.T) {
 	r := newOwnRig(t)
-	p := r.queue(vkdep.QueueOptions{Name: "producer", JobTimeout: time.Hour})
-	c := r.queue(vkdep.QueueOptions{Name: "consumer", Priority: vkdep.PriorityHigh})
 	x := r.queue(vkdep.QueueOptions{Name: "bystander", Priority: vkdep.PriorityHigh})
-	gate, _, _ := r.gateJob(p, 2000)
-	fp := submitUntracked(t, p, gate)
-	if err := fp.WaitSubmitted(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	var hookErr error
-	vkdep.SetFlushCheckedHook(func(q *vkdep.Queue) {
-		if q != c {
-			return
+	failProducerInFlush(t, r, vkdep.SetFlushCheckedHook, 9, func(ctx context.Context, p *vkdep.Queue) error {
+		p.Close()
+		select {
+		case <-p.Done():
+		case <-ctx.Done():
+			return errors.New("the producer's queue did not finish")
 		}
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			p.TriggerTimeout()
-			_ = fp.Wait(ctx)
-			p.Close()
-			select {
-			case <-p.Done():
-			case <-ctx.Done():
-				hookErr = errors.New("the producer's queue did not finish")
-				return
+		live := vkdep.LiveSemaphores(r.d)
+		fx, err := x.Submit(x.NewJob())
+		if err == nil {
+			err = fx.Wait(ctx)
+		}
+		if err != nil {
+			return err
+		}
+		for vkdep.LiveSemaphores(r.d) >= live {
+			if ctx.Err() != nil {
+				return errors.New("the producer's semaphore was not destroyed")
 			}
-			live := vkdep.LiveSemaphores(r.d)
-			fx, err := x.Submit(x.NewJob())
-			if err == nil {
-				err = fx.Wait(ctx)
-			}
-			if err != nil {
-				hookErr = err
-				return
-			}
-			for vkdep.LiveSemaphores(r.d) >= live {
-				if ctx.Err() != nil {
-					hookErr = errors.New("the producer's semaphore was not destroyed")
-					return
-				}
-				time.Sleep(time.Millisecond)
-			}
-		})
+			time.Sleep(time.Millisecond)
+		}
+		return nil
 	})
-	t.Cleanup(func() { vkdep.SetFlushCheckedHook(nil) })
-	cons := r.job(c, 9)
-	cons.AddDependency(fp)
-	fc := r.submit(c, cons)
-	err := r.wait(fc)
-	if hookErr != nil {
-		t.Fatalf("hook: %v", hookErr)
-	}
-	if !errors.Is(err, vkdep.ErrDependency) || !errors.Is(err, vkdep.ErrTimedOut) {
-		t.Fatalf("consumer: %v, want ErrDependency and ErrTimedOut", err)
-	}
-	r.check()
-	if slices.Contains(r.ids(), 9) {
-		t.Fatalf("the consumer of a failed producer ran on the GPU: log %v", r.ids())
-	}
 }
 
 // D6 stress: a producer killed while its cross-queue consumer is pending, over and over, with
@@ -493,15 +447,11 @@ func TestJobsBehindABannedJobFail(t *testing.T) {
 		if err := r.wait(fh); !errors.Is(err, vkdep.ErrTimedOut) {
 			t.Fatalf("hog: %v", err)
 		}
-		done := make(chan error, 1)
-		go func() { done <- behind.Wait(context.Background()) }()
-		select {
-		case err := <-done:
-			if !errors.Is(err, vkdep.ErrDependency) || !errors.Is(err, vkdep.ErrTimedOut) {
-				t.Errorf("job behind the banned hog: %v, want ErrDependency and ErrTimedOut", err)
-			}
-		case <-time.After(3 * time.Second):
+		switch done, err := waitWithin(behind, 3*time.Second); {
+		case !done:
 			t.Errorf("the job behind the banned hog did not complete in 3 s while the hog stayed")
+		case !errors.Is(err, vkdep.ErrDependency) || !errors.Is(err, vkdep.ErrTimedOut):
+			t.Errorf("job behind the banned hog: %v, want ErrDependency and ErrTimedOut", err)
 		}
 		if n := asked.Load(); n != 1 {
 			t.Errorf("OnTimeout asked %d times, want once (the hog)", n)

@@ -2,6 +2,7 @@ package vkdep
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"vkdep.dev/internal/vk"
@@ -47,23 +48,19 @@ func DebugQueue(q *Queue) string {
 
 // SetFlushHook installs fn, called at the start of every flush of any queue (after resolve chose
 // the batch, before it is submitted), with the queue's lock held; nil removes it.
-func SetFlushHook(fn func(*Queue)) {
-	if fn == nil {
-		flushHook.Store(nil)
-		return
-	}
-	flushHook.Store(&fn)
-}
+func SetFlushHook(fn func(*Queue)) { setHook(&flushHook, fn) }
 
 // SetFlushCheckedHook installs fn, called in every flush after its D6 check of the batch's
 // dependencies and before the batch's submits are built, with the queue's lock held; nil removes
 // it.
-func SetFlushCheckedHook(fn func(*Queue)) {
+func SetFlushCheckedHook(fn func(*Queue)) { setHook(&flushCheckedHook, fn) }
+
+func setHook(h *atomic.Pointer[func(*Queue)], fn func(*Queue)) {
 	if fn == nil {
-		flushCheckedHook.Store(nil)
+		h.Store(nil)
 		return
 	}
-	flushCheckedHook.Store(&fn)
+	h.Store(&fn)
 }
 
 // LiveSemaphores is the number of timeline semaphores of d's queues and host timelines that exist

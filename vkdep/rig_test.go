@@ -423,6 +423,16 @@ func waitDone(t *testing.T, f vkdep.Fence) error {
 	return err
 }
 
+// waitWithin waits up to d for f: done is false when f has not completed by then.
+func waitWithin(f vkdep.Fence, d time.Duration) (done bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if err = f.Wait(ctx); err != nil && ctx.Err() != nil && !f.Completed() {
+		return false, nil
+	}
+	return true, err
+}
+
 // threads returns the process's OS thread count.
 func threads(t *testing.T) int {
 	b, err := os.ReadFile("/proc/self/status")

@@ -352,23 +352,28 @@ func (q *Queue) submitFailed(err error) error {
 	return nil
 }
 
-// pinDeps decides, with one look at each dependency of j, whether it is complete (no wait; with
-// an error, j is skipped: D6) or becomes a GPU-side wait (j.gpuDeps). A producer queue is pinned
-// (gpuRefs) before the look, so that one not complete then cannot finish and free its semaphore
-// before the wait is submitted and retired. The caller holds q.mu (flush).
+// pinDeps decides, once for each dependency of j, whether it is complete (no wait; with an
+// error, j is skipped: D6) or becomes a GPU-side wait (j.gpuDeps). A producer queue is pinned
+// (gpuRefs) before the deciding look, so that one not complete then cannot finish and free its
+// semaphore before the wait is submitted and retired. The caller holds q.mu (flush).
 func (q *Queue) pinDeps(j *Job) {
 	var failed error
 	for _, f := range j.deps {
-		p := f.tl.queue
-		if p != nil && p.dev == q.dev {
-			p.gpuRefs.Add(1)
-		}
+		// A dependency complete at the first look (the usual case) stays complete: no wait, no
+		// pin. One that is not gets its producer's queue pinned before the look that decides.
 		if !f.Completed() {
-			j.gpuDeps = append(j.gpuDeps, f)
-			continue
-		}
-		if p != nil && p.dev == q.dev {
-			unpin(p)
+			p := f.tl.queue
+			pinned := p != nil && p.dev == q.dev
+			if pinned {
+				p.gpuRefs.Add(1)
+			}
+			if !f.Completed() {
+				j.gpuDeps = append(j.gpuDeps, f)
+				continue
+			}
+			if pinned {
+				unpin(p)
+			}
 		}
 		if err := f.Err(); err != nil && failed == nil && !q.opts.RunOnDependencyError {
 			failed = err

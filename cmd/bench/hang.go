@@ -101,7 +101,11 @@ func runHang(e *env) ([]row, error) {
 		for _, name := range order {
 			x := res[name]
 			if len(x.unloaded) == 0 || len(x.during) == 0 {
-				e.note("hang (%s): bystander %s has no samples %s", size, name, map[bool]string{true: "before the hang", false: "during it"}[len(x.unloaded) == 0])
+				when := "during the hang"
+				if len(x.unloaded) == 0 {
+					when = "before the hang"
+				}
+				e.note("hang (%s): bystander %s has no samples %s", size, name, when)
 				continue
 			}
 			base := fmt.Sprintf("%s: bystander %s, unloaded", size, name)

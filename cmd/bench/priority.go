@@ -206,28 +206,12 @@ func priorityRun(e *env, d *vkdep.Device, g *gpu.Ctx, mode vkdep.Scheduling) ([]
 	if err != nil {
 		return nil, err
 	}
-	// Warm up: pipelines, and the queues' estimates of their jobs' GPU time.
-	if _, err := s.latency(rt, probeSpin, 10, 0); err != nil {
-		return nil, err
-	}
-	unloaded, err := s.latency(rt, probeSpin, samples, gap)
-	if err != nil {
-		return nil, err
-	}
-	base := "realtime job, unloaded" + label
-	rows = append(rows, latencyRow("priority", base, unloaded))
-	stop := make(chan struct{})
-	wait := s.flood([]*vkdep.Queue{low, normal}, floodSpin, 64, stop)
-	time.Sleep(50 * time.Millisecond)
-	loaded, err := s.latency(rt, probeSpin, samples, gap)
-	close(stop)
-	if werr := wait(); err == nil {
-		err = werr
-	}
+	r, err := s.probeUnderFlood(rt, []*vkdep.Queue{low, normal}, floodSpin, samples, gap,
+		"priority", "realtime job, unloaded"+label, "realtime job, low+normal flood"+label)
+	rows = append(rows, r...)
 	if err != nil {
 		return rows, err
 	}
-	rows = append(rows, latencyRow("priority", "realtime job, low+normal flood"+label, loaded, base))
 	for _, q := range []*vkdep.Queue{rt, low, normal} {
 		q.Close()
 		<-q.Done()
@@ -242,27 +226,12 @@ func priorityRun(e *env, d *vkdep.Device, g *gpu.Ctx, mode vkdep.Scheduling) ([]
 	if err != nil {
 		return rows, err
 	}
-	if _, err := s.latency(light, probeSpin, 10, 0); err != nil {
-		return rows, err
-	}
-	unloaded, err = s.latency(light, probeSpin, samples, gap)
+	r, err = s.probeUnderFlood(light, []*vkdep.Queue{heavy}, heavySpin, samples, gap,
+		"fair", "light job, unloaded"+label, "light job beside a heavy queue"+label)
+	rows = append(rows, r...)
 	if err != nil {
 		return rows, err
 	}
-	base = "light job, unloaded" + label
-	rows = append(rows, latencyRow("fair", base, unloaded))
-	stop = make(chan struct{})
-	wait = s.flood([]*vkdep.Queue{heavy}, heavySpin, 64, stop)
-	time.Sleep(50 * time.Millisecond)
-	loaded, err = s.latency(light, probeSpin, samples, gap)
-	close(stop)
-	if werr := wait(); err == nil {
-		err = werr
-	}
-	if err != nil {
-		return rows, err
-	}
-	rows = append(rows, latencyRow("fair", "light job beside a heavy queue"+label, loaded, base))
 	heavyStats := heavy.Stats()
 	for _, q := range []*vkdep.Queue{light, heavy} {
 		q.Close()
@@ -272,4 +241,32 @@ func priorityRun(e *env, d *vkdep.Device, g *gpu.Ctx, mode vkdep.Scheduling) ([]
 		return rows, fmt.Errorf("fair: the heavy queue completed nothing")
 	}
 	return rows, nil
+}
+
+// probeUnderFlood measures probe's job latency (samples jobs, gap apart, after ten to warm up
+// pipelines and the queues' estimates of their jobs' GPU time) unloaded, then while flooders
+// keep 64 jobs of size z queued each: the rows unloaded and loaded, the second relative to the
+// first.
+func (s *spinner) probeUnderFlood(probe *vkdep.Queue, flooders []*vkdep.Queue, z spinSize, samples int, gap time.Duration,
+	workload, unloadedName, loadedName string) ([]row, error) {
+	if _, err := s.latency(probe, probeSpin, 10, 0); err != nil {
+		return nil, err
+	}
+	unloaded, err := s.latency(probe, probeSpin, samples, gap)
+	if err != nil {
+		return nil, err
+	}
+	rows := []row{latencyRow(workload, unloadedName, unloaded)}
+	stop := make(chan struct{})
+	wait := s.flood(flooders, z, 64, stop)
+	time.Sleep(50 * time.Millisecond)
+	loaded, err := s.latency(probe, probeSpin, samples, gap)
+	close(stop)
+	if werr := wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return rows, err
+	}
+	return append(rows, latencyRow(workload, loadedName, loaded, unloadedName)), nil
 }
